@@ -1,0 +1,19 @@
+package dev.embedpipe.chunk;
+
+/**
+ * A piece of a document that fits the model. Character offsets are UTF-16 indexes into the cleaned document text.
+ * {@code tokenIds} are the model's input ids (special tokens included) when the chunker's tokenizer is the
+ * model's own, so the embedder need not tokenize again; null otherwise.
+ */
+public record Chunk(
+        String chunkId,
+        String docId,
+        int chunkIndex,
+        String text,
+        int tokenCount,
+        int charStart,
+        int charEnd,
+        String contentHash,
+        String sourceFile,
+        String metadata,
+        long[] tokenIds) {}

@@ -1,0 +1,51 @@
+package dev.embedpipe.cli;
+
+import dev.embedpipe.job.RunReport;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * {@code embedpipe COMMAND [OPTIONS]}: the one main class for jobs/bin/embedpipe and spark-submit.
+ * Exit codes: 0 success, 1 the run failed, 2 usage or configuration error, 3 completed over a quality threshold.
+ */
+@Command(name = "embedpipe", mixinStandardHelpOptions = true, versionProvider = EmbedpipeMain.Version.class,
+        description = "Turns JSONL documents into Parquet embedding tables on Apache Spark.",
+        subcommands = {EmbedCommand.class, CommandLine.HelpCommand.class},
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"0:success", "1:the run failed", "2:usage or configuration error",
+                "3:the run completed over a quality threshold"})
+public final class EmbedpipeMain implements Runnable {
+    public static final int OK = 0;
+    public static final int FAILED = 1;
+    public static final int USAGE = 2;
+    public static final int OVER_THRESHOLD = 3;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    public static void main(String[] args) {
+        System.exit(execute(args));
+    }
+
+    /** Runs a command and returns its exit code (tests call this instead of main). */
+    public static int execute(String... args) {
+        CommandLine cli = new CommandLine(new EmbedpipeMain());
+        cli.setParameterExceptionHandler((e, a) -> {
+            e.getCommandLine().getErr().println("embedpipe: " + e.getMessage() + " (see --help)");
+            return USAGE;
+        });
+        return cli.execute(args);
+    }
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "a command is required: embed");
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {"embedpipe " + RunReport.toolVersion()};
+        }
+    }
+}

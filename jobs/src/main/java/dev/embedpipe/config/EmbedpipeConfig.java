@@ -1,0 +1,36 @@
+package dev.embedpipe.config;
+
+import java.io.Serializable;
+import java.util.List;
+
+/**
+ * The whole configuration as one immutable tree. Built and validated once on the driver by {@link ConfigLoader},
+ * then shipped to executors as a value. Field names map to YAML keys in snake_case ({@code input.id_field}).
+ */
+public record EmbedpipeConfig(
+        Input input, Output output, Spark spark, Clean clean, Chunk chunk, Embedder embedder) implements Serializable {
+
+    public record Input(
+            List<String> paths,
+            String idField,
+            String textField,
+            String duplicateIds,
+            long maxLineBytes,
+            long splitBytes,
+            long partitionBytes) implements Serializable {}
+
+    public record Output(String path, String compression) implements Serializable {}
+
+    public record Spark(String master, String appName) implements Serializable {}
+
+    public record Clean(List<String> steps, int minChars) implements Serializable {}
+
+    public record Chunk(int maxTokens, int overlapTokens) implements Serializable {}
+
+    public record Embedder(
+            String provider,
+            int batchSize,
+            int threadsPerTask,
+            String modelPath,
+            String tokenizerPath) implements Serializable {}
+}

@@ -1,0 +1,24 @@
+package dev.embedpipe.embed;
+
+import dev.embedpipe.config.EmbedpipeConfig;
+
+/**
+ * A named embedding provider, found through {@link java.util.ServiceLoader} ({@code META-INF/services}).
+ * Only {@link #embedder} may do heavy work, and it does it once per JVM.
+ */
+public interface EmbedderProvider {
+    /** The name users put in {@code embedder.provider}. */
+    String name();
+
+    /** The model's per-input token limit, checked against {@code chunk.max_tokens} before Spark starts. */
+    int maxInputTokens(EmbedpipeConfig.Embedder config);
+
+    /** Provider-specific checks; throw {@link dev.embedpipe.config.ConfigException} naming the key. */
+    default void validate(EmbedpipeConfig.Embedder config) {}
+
+    /** Cheap: the model description, without loading the model. */
+    ModelInfo modelInfo(EmbedpipeConfig.Embedder config);
+
+    /** The JVM's shared embedder for this configuration, created on first use. */
+    Embedder embedder(EmbedpipeConfig.Embedder config);
+}

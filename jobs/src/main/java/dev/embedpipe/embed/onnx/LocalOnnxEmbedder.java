@@ -1,0 +1,127 @@
+package dev.embedpipe.embed.onnx;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import dev.embedpipe.embed.Embedder;
+import dev.embedpipe.embed.ModelInfo;
+import dev.embedpipe.tokenize.TextTokenizer;
+import dev.embedpipe.tokenize.Tokenizers;
+
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Sentence embeddings as sentence-transformers computes them: the transformer's last hidden state, mean-pooled over
+ * the attention mask, then L2-normalised. A batch is padded to its longest input.
+ */
+public final class LocalOnnxEmbedder implements Embedder, AutoCloseable {
+    private final OrtEnvironment env;
+    private final OrtSession session;
+    private final ModelInfo info;
+    private final boolean takesTokenTypes;
+
+    LocalOnnxEmbedder(OrtEnvironment env, OrtSession session, ModelInfo info) {
+        this.env = env;
+        this.session = session;
+        this.info = info;
+        this.takesTokenTypes = session.getInputNames().contains("token_type_ids");
+    }
+
+    @Override
+    public ModelInfo model() {
+        return info;
+    }
+
+    @Override
+    public EmbeddingBatch embed(List<EmbeddingInput> inputs) {
+        int batch = inputs.size();
+        if (batch == 0) {
+            return EmbeddingBatch.ofVectors(new float[0][]);
+        }
+        long[][] ids = new long[batch][];
+        TextTokenizer tokenizer = null;
+        int seq = 0;
+        for (int i = 0; i < batch; i++) {
+            EmbeddingInput input = inputs.get(i);
+            if (input.tokenIds() != null) {
+                ids[i] = input.tokenIds();
+            } else {
+                if (tokenizer == null) {
+                    tokenizer = Tokenizers.get(info.tokenizer());
+                }
+                ids[i] = tokenizer.ids(input.text());
+            }
+            if (ids[i].length > info.maxInputTokens()) {
+                throw new IllegalArgumentException("input " + i + " has " + ids[i].length + " tokens, over the model's "
+                        + info.maxInputTokens() + ": the chunker must prevent this");
+            }
+            seq = Math.max(seq, ids[i].length);
+        }
+        long[] flatIds = new long[batch * seq];
+        long[] mask = new long[batch * seq];
+        for (int i = 0; i < batch; i++) {
+            System.arraycopy(ids[i], 0, flatIds, i * seq, ids[i].length);
+            java.util.Arrays.fill(mask, i * seq, i * seq + ids[i].length, 1L);
+        }
+        long[] shape = {batch, seq};
+        Map<String, OnnxTensor> feed = new HashMap<>();
+        try {
+            feed.put("input_ids", OnnxTensor.createTensor(env, LongBuffer.wrap(flatIds), shape));
+            feed.put("attention_mask", OnnxTensor.createTensor(env, LongBuffer.wrap(mask), shape));
+            if (takesTokenTypes) {
+                feed.put("token_type_ids", OnnxTensor.createTensor(env, LongBuffer.wrap(new long[batch * seq]), shape));
+            }
+            try (OrtSession.Result result = session.run(feed)) {
+                OnnxTensor hidden = (OnnxTensor) result.get(0);
+                long[] outShape = hidden.getInfo().getShape();
+                int dims = (int) outShape[2];
+                FloatBuffer states = hidden.getFloatBuffer();
+                float[][] vectors = new float[batch][];
+                for (int i = 0; i < batch; i++) {
+                    vectors[i] = meanPoolNormalized(states, i, seq, dims, ids[i].length);
+                }
+                return EmbeddingBatch.ofVectors(vectors);
+            }
+        } catch (OrtException e) {
+            throw new IllegalStateException("ONNX Runtime failed on a batch of " + batch, e);
+        } finally {
+            feed.values().forEach(OnnxTensor::close);
+        }
+    }
+
+    /** Padding sits after the real tokens, so the mask is the first {@code length} positions. */
+    private static float[] meanPoolNormalized(FloatBuffer states, int row, int seq, int dims, int length) {
+        float[] sum = new float[dims];
+        int base = row * seq * dims;
+        for (int t = 0; t < length; t++) {
+            int offset = base + t * dims;
+            for (int d = 0; d < dims; d++) {
+                sum[d] += states.get(offset + d);
+            }
+        }
+        double norm = 0;
+        for (int d = 0; d < dims; d++) {
+            sum[d] /= length;
+            norm += (double) sum[d] * sum[d];
+        }
+        float scale = (float) (1.0 / Math.max(Math.sqrt(norm), 1e-12));
+        for (int d = 0; d < dims; d++) {
+            sum[d] *= scale;
+        }
+        return sum;
+    }
+
+    @Override
+    public void close() {
+        try {
+            session.close();
+        } catch (OrtException e) {
+            // closing at JVM exit: nothing to recover
+        }
+    }
+}

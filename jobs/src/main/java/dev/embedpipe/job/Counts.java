@@ -1,0 +1,71 @@
+package dev.embedpipe.job;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+/**
+ * The counts of one input file or of the whole run. They reconcile:
+ * {@code lines = documents + rejected + skipped}, {@code documents = filtered + chunked},
+ * {@code chunks = embedded + cached + errored}.
+ */
+public final class Counts {
+    long lines;
+    long skipped;
+    long rejected;
+    long filtered;
+    long chunked;
+    long chunks;
+    long embedded;
+    long cached;
+    long errored;
+    long tokens;
+
+    public long documents() {
+        return lines - rejected - skipped;
+    }
+
+    public boolean reconciles() {
+        return lines == documents() + rejected + skipped
+                && documents() == filtered + chunked
+                && chunks == embedded + cached + errored
+                && lines >= 0 && documents() >= 0;
+    }
+
+    void add(Counts other) {
+        lines += other.lines;
+        skipped += other.skipped;
+        rejected += other.rejected;
+        filtered += other.filtered;
+        chunked += other.chunked;
+        chunks += other.chunks;
+        embedded += other.embedded;
+        cached += other.cached;
+        errored += other.errored;
+        tokens += other.tokens;
+    }
+
+    public long lines() { return lines; }
+    public long skipped() { return skipped; }
+    public long rejected() { return rejected; }
+    public long filtered() { return filtered; }
+    public long chunked() { return chunked; }
+    public long chunks() { return chunks; }
+    public long embedded() { return embedded; }
+    public long cached() { return cached; }
+    public long errored() { return errored; }
+    public long tokens() { return tokens; }
+
+    void writeTo(ObjectNode node) {
+        node.put("lines", lines);
+        node.put("documents", documents());
+        node.put("rejected", rejected);
+        node.put("skipped", skipped);
+        node.put("filtered", filtered);
+        node.put("chunked", chunked);
+        node.put("chunks", chunks);
+        node.put("embedded", embedded);
+        node.put("cached", cached);
+        node.put("errored", errored);
+        node.put("tokens", tokens);
+        node.put("reconciled", reconciles());
+    }
+}

@@ -1,0 +1,160 @@
+package dev.embedpipe.job;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.embedpipe.config.ConfigLoader;
+import dev.embedpipe.config.EmbedpipeConfig;
+import dev.embedpipe.embed.ModelInfo;
+import dev.embedpipe.read.InputResolver.InputFile;
+import dev.embedpipe.tokenize.Tokenizers;
+import dev.embedpipe.util.Hashing;
+
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+
+/** What a run did: the manifest written beside its tables and the summary printed at the end. */
+public final class RunReport {
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private final String runId;
+    private final Instant startedAt;
+    private final String output;
+    private final EmbedpipeConfig config;
+    private final ModelInfo model;
+    private final List<InputFile> files;
+    private final Map<Integer, Counts> perFile;
+    private final Counts totals = new Counts();
+    private final int parquetFiles;
+    private final int partitions;
+    private final String master;
+    private final String applicationId;
+    private final long readMs;
+    private final long embedMs;
+    private final long wallMs;
+
+    RunReport(String runId, Instant startedAt, String output, EmbedpipeConfig config, ModelInfo model,
+              List<InputFile> files, Map<Integer, Counts> perFile, int parquetFiles, int partitions, String master,
+              String applicationId, long readMs, long embedMs, long wallMs) {
+        this.runId = runId;
+        this.startedAt = startedAt;
+        this.output = output;
+        this.config = config;
+        this.model = model;
+        this.files = files;
+        this.perFile = perFile;
+        perFile.values().forEach(totals::add);
+        this.parquetFiles = parquetFiles;
+        this.partitions = partitions;
+        this.master = master;
+        this.applicationId = applicationId;
+        this.readMs = readMs;
+        this.embedMs = embedMs;
+        this.wallMs = wallMs;
+    }
+
+    public Counts totals() {
+        return totals;
+    }
+
+    public Counts counts(int fileIndex) {
+        return perFile.get(fileIndex);
+    }
+
+    public String output() {
+        return output;
+    }
+
+    public long wallMs() {
+        return wallMs;
+    }
+
+    public double chunksPerSecond() {
+        return embedMs == 0 ? 0 : totals.chunks() * 1000.0 / embedMs;
+    }
+
+    public String summary() {
+        return String.format("""
+                embedpipe: run %s succeeded -> %s
+                  documents read %,d  filtered %,d  rejected %,d  skipped lines %,d
+                  chunks %,d  tokens %,d  rows written %,d (%d parquet file%s)
+                  wall time %.1f s  (embed stage %.1f s, %.1f chunks/s)%s""",
+                runId, output, totals.documents(), totals.filtered(), totals.rejected(), totals.skipped(),
+                totals.chunks(), totals.tokens(), totals.embedded(), parquetFiles, parquetFiles == 1 ? "" : "s",
+                wallMs / 1000.0, embedMs / 1000.0, chunksPerSecond(),
+                totals.reconciles() ? "" : "\n  WARNING: counts do not reconcile, see manifest.json");
+    }
+
+    String manifestJson(Instant finishedAt) {
+        ObjectNode root = JSON.createObjectNode();
+        ObjectNode tool = root.putObject("tool");
+        tool.put("name", "embedpipe");
+        tool.put("version", toolVersion());
+        root.put("command", "embed");
+        root.put("run_id", runId);
+        root.put("status", "succeeded");
+        root.put("started_at", startedAt.toString());
+        root.put("finished_at", finishedAt.toString());
+        root.set("config", ConfigLoader.toTree(config));
+
+        ObjectNode modelNode = root.putObject("model");
+        modelNode.put("provider", model.provider());
+        modelNode.put("model", model.model());
+        modelNode.put("dimensions", model.dimensions());
+        modelNode.put("max_input_tokens", model.maxInputTokens());
+        modelNode.put("normalized", true);
+        modelNode.put("pooling", "mean");
+        if (model.modelLocation() != null) {
+            modelNode.put("sha256", sha256Of(model.modelLocation()));
+        }
+        ObjectNode tokenizer = modelNode.putObject("tokenizer");
+        tokenizer.put("name", model.tokenizer().name());
+        tokenizer.put("sha256", sha256Of(model.tokenizer().location()));
+
+        ArrayNode inputs = root.putArray("inputs");
+        for (InputFile file : files) {
+            ObjectNode node = inputs.addObject();
+            node.put("path", file.path());
+            node.put("bytes", file.bytes());
+            node.put("gzip", file.gzip());
+            perFile.get(file.index()).writeTo(node.putObject("counts"));
+        }
+        totals.writeTo(root.putObject("totals"));
+
+        ObjectNode outputs = root.putObject("outputs");
+        outputs.put("path", output);
+        outputs.put("embeddings", "embeddings/");
+        outputs.put("rejects", "rejects/");
+        outputs.put("embedding_files", parquetFiles);
+        outputs.put("rows", totals.embedded());
+
+        ObjectNode sparkNode = root.putObject("spark");
+        sparkNode.put("master", master);
+        sparkNode.put("application_id", applicationId);
+        sparkNode.put("partitions", partitions);
+
+        ObjectNode timings = root.putObject("timings_ms");
+        timings.put("read", readMs);
+        timings.put("chunk_embed_write", embedMs);
+        timings.put("total", wallMs);
+        root.put("chunks_per_second", Math.round(chunksPerSecond() * 10) / 10.0);
+        try {
+            return JSON.writeValueAsString(root);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static String sha256Of(String location) {
+        return HexFormat.of().formatHex(Hashing.sha256().digest(Tokenizers.readBytes(location)));
+    }
+
+    public static String toolVersion() {
+        String version = RunReport.class.getPackage().getImplementationVersion();
+        return version == null ? "dev" : version;
+    }
+}

@@ -1,0 +1,96 @@
+package dev.embedpipe.read;
+
+import dev.embedpipe.config.ConfigException;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Expands {@code --input} values (files, folders, globs, on any Hadoop file system) into input files in a stable
+ * order, and cuts them into splits. Runs on the driver before Spark starts work; an input that matches nothing is a
+ * usage error.
+ */
+public final class InputResolver {
+    private static final List<String> DATA_SUFFIXES = List.of(".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz", ".json", ".json.gz");
+
+    private InputResolver() {}
+
+    /** One input file: its fully qualified path, size in bytes, and whether it is gzip-compressed. */
+    public record InputFile(int index, String path, long bytes, boolean gzip) implements java.io.Serializable {}
+
+    public static List<InputFile> resolve(List<String> inputs, Configuration hadoopConf) {
+        Map<String, FileStatus> files = new LinkedHashMap<>();
+        for (String input : inputs) {
+            Path pattern = new Path(input);
+            FileStatus[] matches;
+            try {
+                FileSystem fs = pattern.getFileSystem(hadoopConf);
+                matches = fs.globStatus(pattern);
+                if (matches == null || matches.length == 0) {
+                    throw new ConfigException("--input " + input + ": no such file, folder or glob match");
+                }
+                List<FileStatus> found = new ArrayList<>();
+                for (FileStatus match : matches) {
+                    if (match.isDirectory()) {
+                        collectDataFiles(fs, match.getPath(), found);
+                    } else {
+                        found.add(match);
+                    }
+                }
+                if (found.isEmpty()) {
+                    throw new ConfigException("--input " + input + ": holds no data files (" + String.join(", ", DATA_SUFFIXES) + ")");
+                }
+                found.sort((a, b) -> a.getPath().toString().compareTo(b.getPath().toString()));
+                for (FileStatus status : found) {
+                    files.putIfAbsent(status.getPath().toString(), status);
+                }
+            } catch (IOException e) {
+                throw new ConfigException("--input " + input + ": cannot list: " + e.getMessage());
+            }
+        }
+        List<InputFile> result = new ArrayList<>();
+        for (FileStatus status : files.values()) {
+            String path = status.getPath().toString();
+            result.add(new InputFile(result.size(), path, status.getLen(), path.toLowerCase(Locale.ROOT).endsWith(".gz")));
+        }
+        return result;
+    }
+
+    /** Cuts uncompressed files larger than {@code splitBytes} into byte ranges; a gzip file is always one split. */
+    public static List<SourceSplit> splits(List<InputFile> files, long splitBytes) {
+        List<SourceSplit> splits = new ArrayList<>();
+        for (InputFile file : files) {
+            if (file.gzip() || file.bytes() <= splitBytes) {
+                splits.add(new SourceSplit(file.index(), file.path(), 0, 0, Long.MAX_VALUE, file.gzip()));
+                continue;
+            }
+            int index = 0;
+            for (long start = 0; start < file.bytes(); start += splitBytes) {
+                splits.add(new SourceSplit(file.index(), file.path(), index++, start, Math.min(file.bytes(), start + splitBytes), false));
+            }
+        }
+        return splits;
+    }
+
+    private static void collectDataFiles(FileSystem fs, Path dir, List<FileStatus> out) throws IOException {
+        for (FileStatus child : fs.listStatus(dir)) {
+            String name = child.getPath().getName();
+            if (name.startsWith(".") || name.startsWith("_")) {
+                continue; // hidden and marker files (_SUCCESS, .crc) are never data
+            }
+            if (child.isDirectory()) {
+                collectDataFiles(fs, child.getPath(), out);
+            } else if (DATA_SUFFIXES.stream().anyMatch(s -> name.toLowerCase(Locale.ROOT).endsWith(s))) {
+                out.add(child);
+            }
+        }
+    }
+}

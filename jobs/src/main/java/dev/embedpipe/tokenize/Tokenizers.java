@@ -1,0 +1,85 @@
+package dev.embedpipe.tokenize;
+
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import dev.embedpipe.util.Hashing;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * One tokenizer per spec per JVM: created lazily on first use inside a task, shared by every task and thread of
+ * the executor, closed when the JVM exits. Never serialized: closures carry the {@link TokenizerSpec}, not this.
+ */
+public final class Tokenizers {
+    private static final Logger LOG = LoggerFactory.getLogger(Tokenizers.class);
+    private static final Map<TokenizerSpec, TextTokenizer> BY_SPEC = new ConcurrentHashMap<>();
+    private static final AtomicInteger CREATED = new AtomicInteger();
+
+    static {
+        DjlOffline.ensure();
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> BY_SPEC.values().forEach(TextTokenizer::close),
+                "embedpipe-tokenizers-close"));
+    }
+
+    private Tokenizers() {}
+
+    public static TextTokenizer get(TokenizerSpec spec) {
+        return BY_SPEC.computeIfAbsent(spec, Tokenizers::create);
+    }
+
+    /** How many tokenizers this JVM has created (one per spec when sharing works). */
+    public static int createdInThisJvm() {
+        return CREATED.get();
+    }
+
+    private static TextTokenizer create(TokenizerSpec spec) {
+        long t0 = System.nanoTime();
+        byte[] json = readBytes(spec.location());
+        // Truncation and padding from tokenizer.json are switched off: chunking needs every token, and a
+        // chunk the model would truncate is a bug we want to see, not hide.
+        Map<String, String> options = Map.of(
+                "truncation", "false",
+                "padding", "false",
+                "addSpecialTokens", "true",
+                "modelMaxLength", String.valueOf(Integer.MAX_VALUE));
+        try (InputStream in = new ByteArrayInputStream(json)) {
+            HuggingFaceTokenizer hf = HuggingFaceTokenizer.newInstance(in, options);
+            String sha = HexFormat.of().formatHex(Hashing.sha256().digest(json));
+            TextTokenizer tokenizer = new TextTokenizer(spec, hf, sha);
+            int n = CREATED.incrementAndGet();
+            LOG.info("embedpipe: created tokenizer {} in JVM {} (#{} in this JVM, {} ms)", spec.name(),
+                    ProcessHandle.current().pid(), n, (System.nanoTime() - t0) / 1_000_000);
+            return tokenizer;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot load tokenizer " + spec.name() + " from " + spec.location(), e);
+        }
+    }
+
+    /** Reads a {@code classpath:/...} resource or a local file. */
+    public static byte[] readBytes(String location) {
+        try {
+            if (location.startsWith(TokenizerSpec.CLASSPATH)) {
+                String resource = location.substring(TokenizerSpec.CLASSPATH.length());
+                try (InputStream in = Tokenizers.class.getResourceAsStream(resource)) {
+                    if (in == null) {
+                        throw new IOException("resource " + resource + " is not on the classpath");
+                    }
+                    return in.readAllBytes();
+                }
+            }
+            return Files.readAllBytes(Path.of(location));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + location, e);
+        }
+    }
+}
