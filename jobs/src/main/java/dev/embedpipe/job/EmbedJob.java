@@ -14,6 +14,7 @@ import dev.embedpipe.read.FilteredCounter;
 import dev.embedpipe.read.FilteredTally;
 import dev.embedpipe.read.InputResolver.InputFile;
 import dev.embedpipe.read.InputResolver;
+import dev.embedpipe.read.LineNumbers;
 import dev.embedpipe.read.RangeOpener;
 import dev.embedpipe.read.ReadRecord;
 import dev.embedpipe.read.RecordParser;
@@ -108,14 +109,14 @@ public final class EmbedJob {
             Map<Integer, Long> rejectsPerFile = bookkeeping.filter(r -> r instanceof Reject)
                     .map(r -> ((Reject) r).fileIndex()).countByValue();
             long readMs = (System.nanoTime() - tRead) / 1_000_000;
-            HashMap<Long, Long> lineBase = lineBases(tallies);
+            LineNumbers lineNumbers = LineNumbers.fromTallies(tallies.stream()
+                    .filter(r -> r instanceof SplitTally).map(r -> (SplitTally) r).toList());
             long totalRejects = rejectsPerFile.values().stream().mapToLong(Long::longValue).sum();
             int rejectFiles = (int) Math.max(1, Math.min(partitions, (totalRejects + REJECT_ROWS_PER_FILE - 1) / REJECT_ROWS_PER_FILE));
             JavaRDD<Row> rejectRows = bookkeeping.filter(r -> r instanceof Reject).map(r -> {
                 Reject reject = (Reject) r;
-                long line = reject.localLine() == 0 ? 0
-                        : lineBase.getOrDefault(splitKey(reject.fileIndex(), reject.splitIndex()), 0L) + reject.localLine();
-                return OutputSchemas.rejectRow(reject.sourceFile(), reject.byteOffset(), line, reject.reason(), reject.excerpt());
+                return OutputSchemas.rejectRow(reject.sourceFile(), reject.byteOffset(), lineNumbers.lineNumber(reject),
+                        reject.reason(), reject.excerpt());
             });
             spark.createDataFrame(rejectRows, OutputSchemas.REJECTS).coalesce(rejectFiles)
                     .sortWithinPartitions("source_file", "byte_offset")
@@ -167,33 +168,6 @@ public final class EmbedJob {
         }
         long bySize = (estimated + partitionBytes - 1) / partitionBytes;
         return (int) Math.min(100_000, Math.max(Math.max(1, slots), bySize));
-    }
-
-    private static long splitKey(int fileIndex, int splitIndex) {
-        return ((long) fileIndex << 32) | splitIndex;
-    }
-
-    /** The file line number each split's local line numbers start after: the lines of the splits before it. */
-    private static HashMap<Long, Long> lineBases(List<ReadRecord> tallies) {
-        Map<Long, Long> linesBySplit = new TreeMap<>();
-        for (ReadRecord r : tallies) {
-            if (r instanceof SplitTally t) {
-                linesBySplit.put(splitKey(t.fileIndex(), t.splitIndex()), t.lines());
-            }
-        }
-        HashMap<Long, Long> bases = new HashMap<>();
-        int file = -1;
-        long running = 0;
-        for (Map.Entry<Long, Long> e : linesBySplit.entrySet()) {
-            int f = (int) (e.getKey() >>> 32);
-            if (f != file) {
-                file = f;
-                running = 0;
-            }
-            bases.put(e.getKey(), running);
-            running += e.getValue();
-        }
-        return bases;
     }
 
     private static Map<Integer, Counts> countsPerFile(List<InputFile> files, List<ReadRecord> tallies,

@@ -37,11 +37,13 @@ public final class InputResolver {
                 if (matches == null || matches.length == 0) {
                     throw new ConfigException("--input " + input + ": no such file, folder or glob match");
                 }
+                // A file named outright is read whatever its name; a glob or a folder picks only data files.
+                boolean glob = input.chars().anyMatch(ch -> "*?[{".indexOf(ch) >= 0);
                 List<FileStatus> found = new ArrayList<>();
                 for (FileStatus match : matches) {
                     if (match.isDirectory()) {
                         collectDataFiles(fs, match.getPath(), found);
-                    } else {
+                    } else if (!glob || isDataFile(match.getPath().getName())) {
                         found.add(match);
                     }
                 }
@@ -88,9 +90,14 @@ public final class InputResolver {
             }
             if (child.isDirectory()) {
                 collectDataFiles(fs, child.getPath(), out);
-            } else if (DATA_SUFFIXES.stream().anyMatch(s -> name.toLowerCase(Locale.ROOT).endsWith(s))) {
+            } else if (isDataFile(name)) {
                 out.add(child);
             }
         }
+    }
+
+    private static boolean isDataFile(String name) {
+        String lower = name.toLowerCase(Locale.ROOT);
+        return !name.startsWith(".") && !name.startsWith("_") && DATA_SUFFIXES.stream().anyMatch(lower::endsWith);
     }
 }

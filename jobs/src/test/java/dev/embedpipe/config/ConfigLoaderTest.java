@@ -1,0 +1,89 @@
+package dev.embedpipe.config;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+class ConfigLoaderTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void defaultsMatchTheDocumentedOnes() {
+        EmbedpipeConfig c = ConfigLoader.defaultsWith(Map.of());
+        assertEquals("id", c.input().idField());
+        assertEquals("text", c.input().textField());
+        assertEquals(100, c.clean().minChars());
+        assertEquals(256, c.chunk().maxTokens());
+        assertEquals("local-onnx", c.embedder().provider());
+        assertEquals(32, c.embedder().batchSize());
+        assertEquals("keep-first", c.input().duplicateIds());
+        assertEquals(8L << 20, c.input().maxLineBytes());
+    }
+
+    @Test
+    void layersApplyInOrderFileThenFlagsThenSet() throws Exception {
+        Path yaml = dir.resolve("c.yaml");
+        Files.writeString(yaml, """
+                input:
+                  text_field: body
+                  paths: [from-file]
+                chunk:
+                  max_tokens: 200
+                """);
+        EmbedpipeConfig c = ConfigLoader.load(yaml, Map.of("input.paths", List.of("a", "b")),
+                List.of("chunk.max_tokens=128", "clean.steps=[nfkc]", "input.id_field=doc"));
+        assertEquals("body", c.input().textField());
+        assertEquals(List.of("a", "b"), c.input().paths());
+        assertEquals(128, c.chunk().maxTokens());
+        assertEquals(List.of("nfkc"), c.clean().steps());
+        assertEquals("doc", c.input().idField());
+    }
+
+    @Test
+    void unknownKeysAreRejectedByName() throws Exception {
+        Path yaml = dir.resolve("c.yaml");
+        Files.writeString(yaml, "chunk:\n  max_tokenz: 10\n");
+        assertThat(assertThrows(ConfigException.class, () -> ConfigLoader.load(yaml, Map.of(), List.of())).getMessage())
+                .startsWith("chunk.max_tokenz: unknown configuration key");
+        assertThat(assertThrows(ConfigException.class,
+                () -> ConfigLoader.load(null, Map.of(), List.of("embedder.nope=1"))).getMessage())
+                .startsWith("embedder.nope: unknown configuration key");
+        assertThat(assertThrows(ConfigException.class,
+                () -> ConfigLoader.load(null, Map.of(), List.of("chunk=1"))).getMessage())
+                .startsWith("chunk: unknown configuration key");
+    }
+
+    @Test
+    void outOfRangeAndMistypedValuesNameTheKeyAndWhatIsAllowed() {
+        assertThat(error("chunk.max_tokens=1000")).isEqualTo(
+                "chunk.max_tokens: must be between 8 and 256 (local-onnx's limit is 256), got 1000");
+        assertThat(error("chunk.overlap_tokens=200")).startsWith("chunk.overlap_tokens: must be between 0 and 128");
+        assertThat(error("clean.min_chars=-1")).startsWith("clean.min_chars: must be between 0");
+        assertThat(error("embedder.batch_size=0")).startsWith("embedder.batch_size: must be between 1 and 4096");
+        assertThat(error("chunk.max_tokens=abc")).isEqualTo("chunk.max_tokens: expected an integer, got 'abc'");
+        assertThat(error("embedder.provider=nope")).isEqualTo("embedder.provider: unknown provider 'nope', known: [local-onnx]");
+        assertThat(error("clean.steps=[nfkc, shout]")).startsWith("clean.steps: unknown step 'shout', allowed: [nfkc,");
+        assertThat(error("input.duplicate_ids=first")).startsWith("input.duplicate_ids: 'first' is not allowed");
+        assertThat(error("input.text_field=id")).contains("must name different fields");
+    }
+
+    @Test
+    void embedRequiresInputAndOutput() {
+        EmbedpipeConfig c = ConfigLoader.defaultsWith(Map.of());
+        assertThat(assertThrows(ConfigException.class, () -> ConfigLoader.requireInputAndOutput(c)).getMessage())
+                .startsWith("--input (input.paths)");
+    }
+
+    private static String error(String set) {
+        return assertThrows(ConfigException.class, () -> ConfigLoader.load(null, Map.of(), List.of(set))).getMessage();
+    }
+}

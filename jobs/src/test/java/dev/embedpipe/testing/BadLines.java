@@ -1,0 +1,68 @@
+package dev.embedpipe.testing;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * A JSONL file holding every kind of line a real file can hold, good and bad, with what each must become:
+ * "doc:ID" for a document with that id, "skip" for a blank line, or a fragment of the reject reason.
+ */
+public final class BadLines {
+    private BadLines() {}
+
+    public static final String GOOD_TEXT = "A good document with enough text to pass any cleaning step.";
+
+    /** Expected outcome by 1-based line number, in file order. */
+    public static Map<Integer, String> expected() {
+        Map<Integer, String> e = new LinkedHashMap<>();
+        String[] outcomes = {
+            "doc:a", "skip", "invalid JSON", "invalid JSON", "not a JSON object (found an array)",
+            "not a JSON object (found a string)", "JSON exceeds parser limits", "invalid UTF-8",
+            "missing text field 'text'", "text field 'text' is null", "text field 'text' is empty",
+            "text field 'text' is not a string (found a number)", "text field 'text' is only whitespace",
+            "id field 'id' must be a string or a number (found an object)",
+            "id field 'id' must be a string or a number (found an array)", "doc:12345", "doc:sha256:", "skip",
+            "doc:i", "doc:j", "invalid JSON", "doc:1.5",
+        };
+        for (int i = 0; i < outcomes.length; i++) {
+            e.put(i + 1, outcomes[i]);
+        }
+        return e;
+    }
+
+    /** The file's bytes: a BOM, CRLF line ends on one line, and no newline after the last line. */
+    public static byte[] bytes() {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        write(out, "\uFEFF{\"id\":\"a\",\"text\":\"" + GOOD_TEXT + "\"}\n");
+        write(out, "\n");
+        write(out, "not json\n");
+        write(out, "{\"id\":\"b\",\"text\":\"" + GOOD_TEXT + "\"} trailing\n");
+        write(out, "[1,2,3]\n");
+        write(out, "\"just a string\"\n");
+        write(out, "{\"a\":".repeat(3000) + "1" + "}".repeat(3000) + "\n");
+        write(out, "{\"id\":\"c\",\"text\":\"bad ");
+        out.write(0xFF);
+        write(out, " byte\"}\n");
+        write(out, "{\"id\":\"d\"}\n");
+        write(out, "{\"id\":\"e\",\"text\":null}\n");
+        write(out, "{\"id\":\"f\",\"text\":\"\"}\n");
+        write(out, "{\"id\":\"g\",\"text\":42}\n");
+        write(out, "{\"id\":\"h\",\"text\":\"  \\t \\n \"}\n");
+        write(out, "{\"id\":{\"x\":1},\"text\":\"" + GOOD_TEXT + "\"}\n");
+        write(out, "{\"id\":[1],\"text\":\"" + GOOD_TEXT + "\"}\n");
+        write(out, "{\"id\":12345,\"text\":\"" + GOOD_TEXT + " numeric id\"}\n");
+        write(out, "{\"text\":\"" + GOOD_TEXT + " no id\"}\n");
+        write(out, "   \t \n");
+        write(out, "{\"id\":\"i\",\"text\":\"" + GOOD_TEXT + " crlf\"}\r\n");
+        write(out, "{\"id\":\"j\",\"text\":\"" + GOOD_TEXT + " extra\",\"lang\":\"en\",\"n\":[1,2]}\n");
+        write(out, "{\"id\":\"k\",\"text\":\"truncated obj\"\n");
+        write(out, "{\"id\":1.50,\"text\":\"" + GOOD_TEXT + " decimal id\"}");
+        return out.toByteArray();
+    }
+
+    private static void write(ByteArrayOutputStream out, String s) {
+        out.writeBytes(s.getBytes(StandardCharsets.UTF_8));
+    }
+}
