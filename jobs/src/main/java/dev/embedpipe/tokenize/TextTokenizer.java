@@ -48,16 +48,34 @@ public final class TextTokenizer implements AutoCloseable {
         }
         int[] starts = new int[content];
         int[] ends = new int[content];
+        // DJL reports spans in code points; Java strings index UTF-16 units. They differ only past a
+        // supplementary character (emoji, rare CJK), so the mapping is built only for such texts.
+        int[] utf16 = text.length() == text.codePointCount(0, text.length()) ? null : utf16Index(text);
         int k = 0;
         for (int i = 0; i < ids.length; i++) {
             if (special[i] == 0) {
                 CharSpan span = spans[i];
-                starts[k] = span == null ? (k == 0 ? 0 : ends[k - 1]) : span.getStart();
-                ends[k] = span == null ? starts[k] : span.getEnd();
+                int start = span == null ? (k == 0 ? 0 : ends[k - 1]) : toUtf16(utf16, span.getStart());
+                starts[k] = start;
+                ends[k] = span == null ? start : toUtf16(utf16, span.getEnd());
                 k++;
             }
         }
         return new Encoded(ids, starts, ends);
+    }
+
+    private static int[] utf16Index(String text) {
+        int[] index = new int[text.codePointCount(0, text.length()) + 1];
+        int cp = 0;
+        for (int i = 0; i < text.length(); i += Character.charCount(text.codePointAt(i))) {
+            index[cp++] = i;
+        }
+        index[cp] = text.length();
+        return index;
+    }
+
+    private static int toUtf16(int[] utf16, int codePoint) {
+        return utf16 == null ? codePoint : utf16[Math.min(codePoint, utf16.length - 1)];
     }
 
     /** Token ids including special tokens, as the model consumes them. */
