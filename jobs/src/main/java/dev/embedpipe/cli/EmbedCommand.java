@@ -115,6 +115,8 @@ final class EmbedCommand implements Callable<Integer> {
         // No _SUCCESS marker: readers that glob the table folder must see only Parquet files.
         conf.setIfMissing("spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs", "false");
         conf.setIfMissing("spark.hadoop.parquet.summary.metadata.level", "NONE");
+        // Local disks: no '.crc' side files beside every output file (Hadoop's checksummed local file system).
+        conf.setIfMissing("spark.hadoop.fs.file.impl", "org.apache.hadoop.fs.RawLocalFileSystem");
         // Executors: DJL must never phone home or download.
         conf.setIfMissing("spark.executorEnv.OPT_OUT_TRACKING", "true");
         return conf;
