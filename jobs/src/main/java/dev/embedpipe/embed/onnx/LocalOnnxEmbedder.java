@@ -80,7 +80,9 @@ public final class LocalOnnxEmbedder implements Embedder, AutoCloseable {
                 OnnxTensor hidden = (OnnxTensor) result.get(0);
                 long[] outShape = hidden.getInfo().getShape();
                 int dims = (int) outShape[2];
-                FloatBuffer states = hidden.getFloatBuffer();
+                FloatBuffer buffer = hidden.getFloatBuffer();
+                float[] states = new float[buffer.remaining()];
+                buffer.get(states); // one bulk copy; per-element buffer reads cost more than the pooling
                 float[][] vectors = new float[batch][];
                 for (int i = 0; i < batch; i++) {
                     vectors[i] = meanPoolNormalized(states, i, seq, dims, ids[i].length);
@@ -95,13 +97,13 @@ public final class LocalOnnxEmbedder implements Embedder, AutoCloseable {
     }
 
     /** Padding sits after the real tokens, so the mask is the first {@code length} positions. */
-    private static float[] meanPoolNormalized(FloatBuffer states, int row, int seq, int dims, int length) {
+    private static float[] meanPoolNormalized(float[] states, int row, int seq, int dims, int length) {
         float[] sum = new float[dims];
         int base = row * seq * dims;
         for (int t = 0; t < length; t++) {
             int offset = base + t * dims;
             for (int d = 0; d < dims; d++) {
-                sum[d] += states.get(offset + d);
+                sum[d] += states[offset + d];
             }
         }
         double norm = 0;
