@@ -67,7 +67,7 @@ final class EmbedCommand implements Callable<Integer> {
         try {
             RunReport report = EmbedJob.run(spark, cfg, files);
             System.out.println(report.summary());
-            return EmbedpipeMain.OK;
+            return report.thresholdBreaches().isEmpty() ? EmbedpipeMain.OK : EmbedpipeMain.OVER_THRESHOLD;
         } catch (RuntimeException e) {
             System.err.println("embedpipe: the run failed: " + rootMessage(e));
             org.slf4j.LoggerFactory.getLogger(EmbedCommand.class).error("embedpipe: the run failed", e);

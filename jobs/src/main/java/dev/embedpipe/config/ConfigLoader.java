@@ -199,6 +199,8 @@ public final class ConfigLoader {
                 " (" + provider.name() + "'s limit is " + modelLimit + ")");
         range("chunk.overlap_tokens", c.chunk().overlapTokens(), 0, c.chunk().maxTokens() / 2,
                 " (at most half of chunk.max_tokens)");
+        ratio("quality.max_reject_ratio", c.quality().maxRejectRatio());
+        ratio("quality.max_error_ratio", c.quality().maxErrorRatio());
         range("embedder.batch_size", c.embedder().batchSize(), 1, 4096);
         range("embedder.threads_per_task", c.embedder().threadsPerTask(), 1, 256);
         provider.validate(c.embedder());
@@ -237,6 +239,12 @@ public final class ConfigLoader {
         }
     }
 
+    private static void ratio(String key, Double value) {
+        if (value != null && !(value >= 0 && value <= 1)) {
+            throw new ConfigException(key + ": must be a ratio between 0 and 1 (or null for off), got " + value);
+        }
+    }
+
     private static ConfigException unknownKey(String key) {
         return new ConfigException(key + ": unknown configuration key; known keys: " + String.join(", ", knownKeys()));
     }
@@ -266,6 +274,9 @@ public final class ConfigLoader {
         }
         if (type == String.class) {
             return "a string";
+        }
+        if (type == Double.class || type == double.class) {
+            return "a number";
         }
         return type.getSimpleName();
     }

@@ -8,7 +8,7 @@ import java.util.List;
  * then shipped to executors as a value. Field names map to YAML keys in snake_case ({@code input.id_field}).
  */
 public record EmbedpipeConfig(
-        Input input, Output output, Spark spark, Clean clean, Chunk chunk, Embedder embedder) implements Serializable {
+        Input input, Output output, Spark spark, Clean clean, Chunk chunk, Quality quality, Embedder embedder) implements Serializable {
 
     public record Input(
             List<String> paths,
@@ -26,6 +26,9 @@ public record EmbedpipeConfig(
     public record Clean(List<String> steps, int minChars) implements Serializable {}
 
     public record Chunk(int maxTokens, int overlapTokens) implements Serializable {}
+
+    /** Ratios over which a completed run exits 3; null means no threshold. */
+    public record Quality(Double maxRejectRatio, Double maxErrorRatio) implements Serializable {}
 
     public record Embedder(
             String provider,

@@ -73,20 +73,47 @@ public final class RunReport {
         return wallMs;
     }
 
+    /** The quality thresholds this run went over, as "key: actual > limit" lines; empty when none. */
+    public List<String> thresholdBreaches() {
+        List<String> breaches = new java.util.ArrayList<>();
+        check(breaches, "quality.max_reject_ratio", rejectRatio(), config.quality().maxRejectRatio());
+        check(breaches, "quality.max_error_ratio", errorRatio(), config.quality().maxErrorRatio());
+        return breaches;
+    }
+
+    private static void check(List<String> breaches, String key, double actual, Double limit) {
+        if (limit != null && actual > limit) {
+            breaches.add(String.format("%s: %.6f > %s", key, actual, limit));
+        }
+    }
+
+    double rejectRatio() {
+        return totals.lines() == 0 ? 0 : (double) totals.rejected() / totals.lines();
+    }
+
+    double errorRatio() {
+        return totals.chunks() == 0 ? 0 : (double) totals.errored() / totals.chunks();
+    }
+
+    public String status() {
+        return thresholdBreaches().isEmpty() ? "succeeded" : "over_threshold";
+    }
+
     public double chunksPerSecond() {
         return embedMs == 0 ? 0 : totals.chunks() * 1000.0 / embedMs;
     }
 
     public String summary() {
         return String.format("""
-                embedpipe: run %s succeeded -> %s
+                embedpipe: run %s %s -> %s
                   documents read %,d  filtered %,d  rejected %,d  skipped lines %,d
                   chunks %,d  tokens %,d  rows written %,d (%d parquet file%s)
                   wall time %.1f s  (embed stage %.1f s, %.1f chunks/s)%s""",
-                runId, output, totals.documents(), totals.filtered(), totals.rejected(), totals.skipped(),
+                runId, status().replace('_', ' '), output, totals.documents(), totals.filtered(), totals.rejected(), totals.skipped(),
                 totals.chunks(), totals.tokens(), totals.embedded(), parquetFiles, parquetFiles == 1 ? "" : "s",
                 wallMs / 1000.0, embedMs / 1000.0, chunksPerSecond(),
-                totals.reconciles() ? "" : "\n  WARNING: counts do not reconcile, see manifest.json");
+                totals.reconciles() ? "" : "\n  WARNING: counts do not reconcile, see manifest.json")
+                + thresholdBreaches().stream().map(b -> "\n  OVER THRESHOLD " + b).collect(java.util.stream.Collectors.joining());
     }
 
     String manifestJson(Instant finishedAt) {
@@ -96,7 +123,7 @@ public final class RunReport {
         tool.put("version", toolVersion());
         root.put("command", "embed");
         root.put("run_id", runId);
-        root.put("status", "succeeded");
+        root.put("status", status());
         root.put("started_at", startedAt.toString());
         root.put("finished_at", finishedAt.toString());
         root.set("config", ConfigLoader.toTree(config));
@@ -124,6 +151,11 @@ public final class RunReport {
             perFile.get(file.index()).writeTo(node.putObject("counts"));
         }
         totals.writeTo(root.putObject("totals"));
+
+        ObjectNode quality = root.putObject("quality");
+        quality.put("reject_ratio", rejectRatio());
+        quality.put("error_ratio", errorRatio());
+        thresholdBreaches().forEach(quality.putArray("breaches")::add);
 
         ObjectNode outputs = root.putObject("outputs");
         outputs.put("path", output);

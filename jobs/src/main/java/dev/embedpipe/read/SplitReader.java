@@ -3,7 +3,6 @@ package dev.embedpipe.read;
 import dev.embedpipe.clean.Cleaner;
 import dev.embedpipe.util.StreamingIterator;
 
-import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.zip.GZIPInputStream;
@@ -88,7 +87,9 @@ public final class SplitReader extends StreamingIterator<ReadRecord> implements 
         try {
             long position = split.start() == 0 ? 0 : split.start() - 1;
             InputStream raw = opener.open(split.path(), position);
-            stream = split.gzip() ? new BufferedInputStream(new GZIPInputStream(raw, 1 << 16), 1 << 16) : raw;
+            // No BufferedInputStream around the gzip stream: when the data is damaged it would drop the bytes it
+            // had already inflated along with the exception. LineReader buffers anyway.
+            stream = split.gzip() ? new GZIPInputStream(raw, 1 << 16) : raw;
             lines = new LineReader(stream, position, maxLineBytes);
             if (split.start() > 0 && !lines.skipPastNewline()) {
                 finish(); // the split begins inside the file's last line, which belongs to the split before

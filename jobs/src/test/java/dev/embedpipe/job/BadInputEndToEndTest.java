@@ -33,12 +33,31 @@ class BadInputEndToEndTest {
     static JsonNode manifest;
     static Map<String, Group> rejectsByPlace = new TreeMap<>();
     static Map<Long, Long> splitFileBadLines = new TreeMap<>(); // line number -> byte offset
+    static java.util.Set<String> embeddedDocs = new java.util.HashSet<>();
+
+    private static byte[] gzip(byte[] data) throws IOException {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        try (java.util.zip.GZIPOutputStream gz = new java.util.zip.GZIPOutputStream(out)) {
+            gz.write(data);
+        }
+        return out.toByteArray();
+    }
 
     @BeforeAll
     static void run() throws IOException {
         Path input = dir.resolve("input");
         Files.createDirectories(input);
         Files.write(input.resolve("a-bad.jsonl"), BadLines.bytes());
+        Files.write(input.resolve("ab-bad-copy.jsonl.gz"), gzip(BadLines.bytes("copy-")));
+        StringBuilder gzLines = new StringBuilder();
+        for (int i = 0; i < 3000; i++) {
+            gzLines.append("{\"id\":\"t").append(i).append("\",\"text\":\"tiny ").append(i).append("\"}\n");
+        }
+        byte[] whole = gzip(gzLines.toString().getBytes(StandardCharsets.UTF_8));
+        Files.write(input.resolve("e-truncated.jsonl.gz"), java.util.Arrays.copyOf(whole, whole.length / 2));
+        Files.writeString(input.resolve("d-oversize.jsonl"), "{\"id\":\"o1\",\"text\":\"" + BadLines.GOOD_TEXT + " o1\"}\n"
+                + "{\"id\":\"huge\",\"text\":\"" + "x".repeat(100_000) + "\"}\n"
+                + "{\"id\":\"o2\",\"text\":\"" + BadLines.GOOD_TEXT + " o2\"}\n");
         Files.writeString(input.resolve("b-dups.jsonl"),
                 "{\"id\":\"a\",\"text\":\"" + BadLines.GOOD_TEXT + " again\"}\n"
                         + "{\"id\":\"fresh\",\"text\":\"" + BadLines.GOOD_TEXT + " fresh\"}\n"
@@ -60,9 +79,11 @@ class BadInputEndToEndTest {
 
         Path output = dir.resolve("out");
         int exit = EmbedpipeMain.execute("embed", "--input", input.toString(), "--output", output.toString(),
-                "--master", "local[2]", "--set", "clean.min_chars=40", "--set", "input.split_bytes=1048576");
-        assertEquals(0, exit);
+                "--master", "local[2]", "--set", "clean.min_chars=40", "--set", "input.split_bytes=1048576",
+                "--set", "input.max_line_bytes=65536", "--set", "quality.max_reject_ratio=0.0001");
+        assertEquals(3, exit, "a completed run over its reject threshold exits 3");
         manifest = new ObjectMapper().readTree(output.resolve("manifest.json").toFile());
+        ParquetTables.rows(output.resolve("embeddings")).forEach(g -> embeddedDocs.add(g.getString("doc_id", 0)));
         for (Group g : ParquetTables.rows(output.resolve("rejects"))) {
             String file = g.getString("source_file", 0);
             rejectsByPlace.put(file.substring(file.lastIndexOf('/') + 1) + ":" + g.getLong("line_number", 0), g);
@@ -70,9 +91,18 @@ class BadInputEndToEndTest {
     }
 
     @Test
-    void everyBadLineIsARejectWithItsLineNumberOffsetAndReason() {
+    void everyBadLineIsARejectWithItsLineNumberOffsetAndReasonAndEveryGoodDocumentIsEmbedded() {
+        checkBadLines("a-bad.jsonl", "", false);
+    }
+
+    @Test
+    void theSameHoldsForAGzipCopyWhoseNumericAndDerivedIdsRepeatTheFirstFile() {
+        checkBadLines("ab-bad-copy.jsonl.gz", "copy-", true);
+    }
+
+    private static void checkBadLines(String name, String idPrefix, boolean repeatsFirstFile) {
         Map<Integer, String> expected = BadLines.expected();
-        byte[] bytes = BadLines.bytes();
+        byte[] bytes = BadLines.bytes(idPrefix);
         List<Long> lineStarts = new ArrayList<>(List.of(0L));
         for (int i = 0; i < bytes.length; i++) {
             if (bytes[i] == '\n') {
@@ -81,20 +111,53 @@ class BadInputEndToEndTest {
         }
         int rejects = 0;
         for (Map.Entry<Integer, String> e : expected.entrySet()) {
-            Group reject = rejectsByPlace.get("a-bad.jsonl:" + e.getKey());
-            if (e.getValue().startsWith("doc:") || e.getValue().equals("skip")) {
-                assertThat(reject).as("line %d is not rejected", e.getKey()).isNull();
+            Group reject = rejectsByPlace.get(name + ":" + e.getKey());
+            String outcome = e.getValue();
+            boolean explicitStringId = outcome.startsWith("doc:") && Character.isLetter(outcome.charAt(4)) && !outcome.startsWith("doc:sha256:");
+            if (repeatsFirstFile && outcome.startsWith("doc:") && !explicitStringId) {
+                outcome = "duplicate id"; // numeric and content-derived ids are the same in both copies
+            }
+            if (outcome.startsWith("doc:")) {
+                assertThat(reject).as("%s line %d is not rejected", name, e.getKey()).isNull();
+                if (explicitStringId) {
+                    assertThat(embeddedDocs).as("good document on line %d is embedded", e.getKey()).contains(idPrefix + outcome.substring(4));
+                }
+                continue;
+            }
+            if (outcome.equals("skip")) {
+                assertThat(reject).isNull();
                 continue;
             }
             rejects++;
-            assertThat(reject).as("line %d is rejected", e.getKey()).isNotNull();
-            assertThat(reject.getString("reason", 0)).contains(e.getValue());
+            assertThat(reject).as("%s line %d is rejected", name, e.getKey()).isNotNull();
+            assertThat(reject.getString("reason", 0)).contains(outcome);
             assertEquals(lineStarts.get(e.getKey() - 1), reject.getLong("byte_offset", 0));
         }
-        JsonNode file = input("a-bad.jsonl");
+        JsonNode file = input(name);
         assertEquals(expected.size(), file.at("/counts/lines").asLong());
         assertEquals(rejects, file.at("/counts/rejected").asLong());
         assertEquals(2, file.at("/counts/skipped").asLong());
+        assertThat(file.at("/counts/reconciled").asBoolean()).isTrue();
+    }
+
+    @Test
+    void anOversizeLineAndATruncatedGzipAreOneRejectEach() {
+        assertThat(rejectsByPlace.get("d-oversize.jsonl:2").getString("reason", 0))
+                .isEqualTo("line of 100023 bytes exceeds input.max_line_bytes (65536)");
+        assertThat(embeddedDocs).contains("o1", "o2");
+        JsonNode truncated = input("e-truncated.jsonl.gz");
+        assertEquals(1, truncated.at("/counts/rejected").asLong());
+        assertThat(truncated.at("/counts/lines").asLong()).isBetween(500L, 2999L);
+        assertThat(rejectsByPlace.entrySet().stream().filter(e -> e.getKey().startsWith("e-truncated.jsonl.gz:"))
+                .map(e -> e.getValue().getString("reason", 0)).toList())
+                .singleElement().asString().contains("corrupt or truncated gzip");
+    }
+
+    @Test
+    void overTheRejectThresholdTheRunStillCommitsItsTableAndManifest() {
+        assertEquals("over_threshold", manifest.get("status").asText());
+        assertThat(manifest.at("/quality/breaches/0").asText()).startsWith("quality.max_reject_ratio: ");
+        assertThat(embeddedDocs).isNotEmpty();
     }
 
     @Test

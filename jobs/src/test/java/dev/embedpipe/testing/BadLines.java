@@ -34,30 +34,35 @@ public final class BadLines {
 
     /** The file's bytes: a BOM, CRLF line ends on one line, and no newline after the last line. */
     public static byte[] bytes() {
+        return bytes("");
+    }
+
+    /** The same lines with every explicit string id prefixed, so several copies can share one run. */
+    public static byte[] bytes(String idPrefix) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        write(out, "\uFEFF{\"id\":\"a\",\"text\":\"" + GOOD_TEXT + "\"}\n");
+        write(out, "\uFEFF{\"id\":\"" + idPrefix + "a\",\"text\":\"" + GOOD_TEXT + "\"}\n");
         write(out, "\n");
         write(out, "not json\n");
-        write(out, "{\"id\":\"b\",\"text\":\"" + GOOD_TEXT + "\"} trailing\n");
+        write(out, "{\"id\":\"" + idPrefix + "b\",\"text\":\"" + GOOD_TEXT + "\"} trailing\n");
         write(out, "[1,2,3]\n");
         write(out, "\"just a string\"\n");
         write(out, "{\"a\":".repeat(3000) + "1" + "}".repeat(3000) + "\n");
-        write(out, "{\"id\":\"c\",\"text\":\"bad ");
+        write(out, "{\"id\":\"" + idPrefix + "c\",\"text\":\"bad ");
         out.write(0xFF);
         write(out, " byte\"}\n");
         write(out, "{\"id\":\"d\"}\n");
-        write(out, "{\"id\":\"e\",\"text\":null}\n");
-        write(out, "{\"id\":\"f\",\"text\":\"\"}\n");
-        write(out, "{\"id\":\"g\",\"text\":42}\n");
-        write(out, "{\"id\":\"h\",\"text\":\"  \\t \\n \"}\n");
+        write(out, "{\"id\":\"" + idPrefix + "e\",\"text\":null}\n");
+        write(out, "{\"id\":\"" + idPrefix + "f\",\"text\":\"\"}\n");
+        write(out, "{\"id\":\"" + idPrefix + "g\",\"text\":42}\n");
+        write(out, "{\"id\":\"" + idPrefix + "h\",\"text\":\"  \\t \\n \"}\n");
         write(out, "{\"id\":{\"x\":1},\"text\":\"" + GOOD_TEXT + "\"}\n");
         write(out, "{\"id\":[1],\"text\":\"" + GOOD_TEXT + "\"}\n");
         write(out, "{\"id\":12345,\"text\":\"" + GOOD_TEXT + " numeric id\"}\n");
         write(out, "{\"text\":\"" + GOOD_TEXT + " no id\"}\n");
         write(out, "   \t \n");
-        write(out, "{\"id\":\"i\",\"text\":\"" + GOOD_TEXT + " crlf\"}\r\n");
-        write(out, "{\"id\":\"j\",\"text\":\"" + GOOD_TEXT + " extra\",\"lang\":\"en\",\"n\":[1,2]}\n");
-        write(out, "{\"id\":\"k\",\"text\":\"truncated obj\"\n");
+        write(out, "{\"id\":\"" + idPrefix + "i\",\"text\":\"" + GOOD_TEXT + " crlf\"}\r\n");
+        write(out, "{\"id\":\"" + idPrefix + "j\",\"text\":\"" + GOOD_TEXT + " extra\",\"lang\":\"en\",\"n\":[1,2]}\n");
+        write(out, "{\"id\":\"" + idPrefix + "k\",\"text\":\"truncated obj\"\n");
         write(out, "{\"id\":1.50,\"text\":\"" + GOOD_TEXT + " decimal id\"}");
         return out.toByteArray();
     }
