@@ -26,6 +26,7 @@ import dev.embedpipe.tokenize.Tokenizers;
 import dev.embedpipe.write.OutputCommitter;
 import dev.embedpipe.write.OutputSchemas;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.Dataset;
@@ -91,11 +92,16 @@ public final class EmbedJob {
         try {
             // 1-2. read once and spread
             EmbedpipeConfig cfg = config;
+            FaultInjection faults = new FaultInjection(spark.conf().get(FaultInjection.CONF_KEY, ""));
             RangeOpener opener = new HadoopRangeOpener(new Configuration(hadoop));
             JavaRDD<ReadRecord> read = jsc.parallelize(splits, Math.max(1, splits.size()))
-                    .flatMap(split -> new SplitReader(split, opener,
-                            new RecordParser(cfg.input().idField(), cfg.input().textField()),
-                            new Cleaner(cfg.clean().steps(), cfg.clean().minChars()), cfg.input().maxLineBytes()));
+                    .flatMap(split -> {
+                        SplitReader reader = new SplitReader(split, opener,
+                                new RecordParser(cfg.input().idField(), cfg.input().textField()),
+                                new Cleaner(cfg.clean().steps(), cfg.clean().minChars()), cfg.input().maxLineBytes());
+                        TaskContext.get().addTaskCompletionListener((org.apache.spark.util.TaskCompletionListener) task -> reader.close()); // also on failure
+                        return faults.wrap("read", reader);
+                    });
             JavaRDD<ReadRecord> spread = read
                     .mapToPair(record -> new Tuple2<>(ShuffleKey.of(record, partitions), record))
                     .repartitionAndSortWithinPartitions(new ShuffleKey.ByPartitionField(partitions))
@@ -132,7 +138,7 @@ public final class EmbedJob {
                         Chunker chunker = new Chunker(Tokenizers.get(model.tokenizer()), cfg.chunk().maxTokens(), cfg.chunk().overlapTokens());
                         EmbedStage embedded = new EmbedStage(new ChunkStage(documents, chunker),
                                 EmbedderRegistry.get(cfg.embedder().provider()).embedder(cfg.embedder()), batchSize);
-                        return mapped(embedded, e -> OutputSchemas.embeddingRow(e, model));
+                        return faults.wrap("embed", mapped(embedded, e -> OutputSchemas.embeddingRow(e, model)));
                     });
             spark.createDataFrame(rows, OutputSchemas.EMBEDDINGS)
                     .write().option("compression", codec).parquet(committer.stagingTable("embeddings"));
