@@ -3,6 +3,8 @@ package dev.embedpipe.cli;
 import dev.embedpipe.config.ConfigException;
 import dev.embedpipe.config.ConfigLoader;
 import dev.embedpipe.config.EmbedpipeConfig;
+import dev.embedpipe.embed.EmbedderRegistry;
+import dev.embedpipe.embed.remote.ProviderFatalException;
 import dev.embedpipe.job.EmbedJob;
 import dev.embedpipe.job.RunReport;
 import dev.embedpipe.read.InputResolver;
@@ -119,10 +121,33 @@ final class EmbedCommand implements Callable<Integer> {
         conf.setIfMissing("spark.hadoop.fs.file.impl", "org.apache.hadoop.fs.RawLocalFileSystem");
         // Executors: DJL must never phone home or download.
         conf.setIfMissing("spark.executorEnv.OPT_OUT_TRACKING", "true");
+        // Spark's default redaction misses API keys passed as spark.executorEnv.OPENAI_API_KEY and the like:
+        // extend it, so they never reach the UI or the event log.
+        conf.set("spark.redaction.regex", conf.get("spark.redaction.regex", DEFAULT_REDACTION) + "|" + KEY_REDACTION);
+        if (EmbedderRegistry.get(cfg.embedder().provider()).failsPerItem() && conf.getBoolean("spark.speculation", false)) {
+            // A speculative copy of an embed task would pay for its requests twice.
+            System.err.println("embedpipe: spark.speculation turned off: a remote provider must not be called twice");
+            conf.set("spark.speculation", "false");
+        }
         return conf;
     }
 
+    static final String DEFAULT_REDACTION = "(?i)secret|password|token|access[.]?key";
+    static final String KEY_REDACTION = "(?i)api[._-]?key|authorization|bearer";
+
     private static String rootMessage(Throwable e) {
+        String text = String.valueOf(e.getMessage());
+        int fatal = text.indexOf(ProviderFatalException.class.getSimpleName() + ": ");
+        if (fatal >= 0) {
+            // An executor's fatal provider answer arrives wrapped in Spark's stage-failure text: show just it.
+            String message = text.substring(fatal + ProviderFatalException.class.getSimpleName().length() + 2);
+            int end = message.indexOf('\n');
+            return end < 0 ? message : message.substring(0, end);
+        }
+        return fullMessage(e);
+    }
+
+    private static String fullMessage(Throwable e) {
         Throwable t = e;
         while (t.getCause() != null && t.getCause() != t) {
             t = t.getCause();

@@ -31,6 +31,8 @@ import java.util.stream.Collectors;
 public final class ConfigLoader {
     public static final Set<String> DUPLICATE_ID_MODES = Set.of("keep-first", "reject-all", "allow");
     public static final Set<String> COMPRESSIONS = Set.of("zstd", "snappy", "gzip", "none");
+    /** Keys whose value is a free-form mapping (any names allowed inside). */
+    private static final Set<String> FREE_FORM = Set.of("embedder.headers");
 
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
             .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
@@ -116,7 +118,12 @@ public final class ConfigLoader {
             if (known == null) {
                 throw unknownKey(key);
             }
-            if (known.isObject()) {
+            if (known.isObject() && FREE_FORM.contains(key)) {
+                if (!field.getValue().isObject()) {
+                    throw new ConfigException(key + ": must be a mapping of names to values");
+                }
+                target.set(field.getKey(), field.getValue());
+            } else if (known.isObject()) {
                 if (!field.getValue().isObject()) {
                     throw new ConfigException(key + ": must be a mapping with keys " + childKeys((ObjectNode) known));
                 }
@@ -138,7 +145,7 @@ public final class ConfigLoader {
             node = (ObjectNode) child;
         }
         JsonNode old = node.get(parts[parts.length - 1]);
-        if (old == null || old.isObject()) {
+        if (old == null || (old.isObject() && !FREE_FORM.contains(dottedKey))) {
             throw unknownKey(dottedKey);
         }
         node.set(parts[parts.length - 1], value);
@@ -194,7 +201,7 @@ public final class ConfigLoader {
             throw new ConfigException("embedder.provider: unknown provider '" + c.embedder().provider()
                     + "', known: " + EmbedderRegistry.names());
         }
-        int modelLimit = provider.maxInputTokens(c.embedder());
+        int modelLimit = provider.maxInputTokens(c);
         range("chunk.max_tokens", c.chunk().maxTokens(), 8, modelLimit,
                 " (" + provider.name() + "'s limit is " + modelLimit + ")");
         range("chunk.overlap_tokens", c.chunk().overlapTokens(), 0, c.chunk().maxTokens() / 2,
@@ -202,8 +209,26 @@ public final class ConfigLoader {
         ratio("quality.max_reject_ratio", c.quality().maxRejectRatio());
         ratio("quality.max_error_ratio", c.quality().maxErrorRatio());
         range("embedder.batch_size", c.embedder().batchSize(), 1, 4096);
+        oneOf("embedder.encoding_format", c.embedder().encodingFormat(), Set.of("float", "base64"));
+        if (c.embedder().dimensions() != null) {
+            range("embedder.dimensions", c.embedder().dimensions(), 1, 65536);
+        }
+        EmbedpipeConfig.Limits l = c.limits();
+        range("limits.requests_per_minute", l.requestsPerMinute(), 0, Long.MAX_VALUE);
+        range("limits.tokens_per_minute", l.tokensPerMinute(), 0, Long.MAX_VALUE);
+        range("limits.window_seconds", l.windowSeconds(), 1, 3600);
+        range("limits.max_in_flight", l.maxInFlight(), 1, 256);
+        range("limits.max_inputs_per_request", l.maxInputsPerRequest(), 1, 100_000);
+        range("limits.max_tokens_per_request", l.maxTokensPerRequest(), 1, Long.MAX_VALUE);
+        range("limits.max_input_tokens", l.maxInputTokens(), 8, 10_000_000);
+        range("limits.max_attempts", l.maxAttempts(), 1, 100);
+        range("limits.request_timeout_s", l.requestTimeoutS(), 1, 3600);
+        range("limits.max_retry_wait_s", l.maxRetryWaitS(), 1, 3600);
+        if (!(c.cost().usdPerMillionTokens() >= 0)) {
+            throw new ConfigException("cost.usd_per_million_tokens: must be at least 0, got " + c.cost().usdPerMillionTokens());
+        }
         range("embedder.threads_per_task", c.embedder().threadsPerTask(), 1, 256);
-        provider.validate(c.embedder());
+        provider.validate(c);
     }
 
     /** Checks what only the embed command needs: where to read and where to write. */

@@ -8,7 +8,8 @@ import java.util.List;
  * then shipped to executors as a value. Field names map to YAML keys in snake_case ({@code input.id_field}).
  */
 public record EmbedpipeConfig(
-        Input input, Output output, Spark spark, Clean clean, Chunk chunk, Quality quality, Embedder embedder) implements Serializable {
+        Input input, Output output, Spark spark, Clean clean, Chunk chunk, Quality quality, Embedder embedder,
+        Limits limits, Cost cost) implements Serializable {
 
     public record Input(
             List<String> paths,
@@ -35,5 +36,31 @@ public record EmbedpipeConfig(
             int batchSize,
             int threadsPerTask,
             String modelPath,
-            String tokenizerPath) implements Serializable {}
+            String tokenizerPath,
+            String baseUrl,
+            String model,
+            Integer dimensions,
+            String encodingFormat,
+            String apiVersion,
+            String apiKeyEnv,
+            String apiKeyFile,
+            java.util.Map<String, String> headers) implements Serializable {}
+
+    /**
+     * Remote request limits. The per-window budgets are the whole job's; each running task gets an equal share
+     * (budget / task slots).
+     */
+    public record Limits(
+            long requestsPerMinute,
+            long tokensPerMinute,
+            int windowSeconds,
+            int maxInFlight,
+            int maxInputsPerRequest,
+            long maxTokensPerRequest,
+            int maxInputTokens,
+            int maxAttempts,
+            int requestTimeoutS,
+            int maxRetryWaitS) implements Serializable {}
+
+    public record Cost(double usdPerMillionTokens) implements Serializable {}
 }

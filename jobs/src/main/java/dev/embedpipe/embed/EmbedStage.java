@@ -9,59 +9,144 @@ import java.util.Comparator;
 import java.util.Deque;
 import java.util.Iterator;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 /**
- * Embeds a stream of chunks in batches and emits them as it goes, so a partition's memory is O(batch), never
- * O(partition). It reads a window of a few batches ahead and batches chunks of similar length together, which
- * cuts the padding the model computes on; rows come out in a different order within a window, which no table
- * reader can tell.
+ * Embeds a stream of chunks and emits them as it goes, so a partition's memory is O(requests in flight), never
+ * O(partition). Chunks are packed into requests by the embedder's {@link Embedder.RequestShape} (inputs and tokens
+ * per request); up to {@code maxInFlight} requests run at once on the task's own threads, and results come out in
+ * request order, each vector still paired with its own chunk.
+ *
+ * <p>For local models ({@code groupBySimilarLength}) it reads a window of a few batches ahead and batches chunks
+ * of similar length together, which cuts the padding the model computes on; rows come out in a different order
+ * within a window, which no table reader can tell.
  */
-public final class EmbedStage extends StreamingIterator<EmbeddedChunk> {
+public final class EmbedStage extends StreamingIterator<EmbeddedChunk> implements AutoCloseable {
     static final int WINDOW_BATCHES = 4;
 
     private final Iterator<Chunk> chunks;
-    private final Embedder embedder;
-    private final int batchSize;
+    private final Embedder.Session session;
+    private final Embedder.RequestShape shape;
     private final Deque<EmbeddedChunk> ready = new ArrayDeque<>();
+    private final Deque<InFlight> inFlight = new ArrayDeque<>();
+    private final ExecutorService pool;
+    private Chunk pending; // read but did not fit the previous request
 
-    public EmbedStage(Iterator<Chunk> chunks, Embedder embedder, int batchSize) {
+    private record InFlight(List<Chunk> chunks, Future<Embedder.EmbeddingBatch> result) {}
+
+    public EmbedStage(Iterator<Chunk> chunks, Embedder.Session session, Embedder.RequestShape shape) {
         this.chunks = chunks;
-        this.embedder = embedder;
-        this.batchSize = batchSize;
+        this.session = session;
+        this.shape = shape;
+        this.pool = shape.maxInFlight() > 1 ? Executors.newFixedThreadPool(shape.maxInFlight(), runnable -> {
+            Thread thread = new Thread(runnable, "embedpipe-request");
+            thread.setDaemon(true);
+            return thread;
+        }) : null;
     }
 
     @Override
     protected EmbeddedChunk computeNext() {
         if (ready.isEmpty()) {
-            List<Chunk> window = new ArrayList<>(batchSize * WINDOW_BATCHES);
-            while (window.size() < batchSize * WINDOW_BATCHES && chunks.hasNext()) {
-                window.add(chunks.next());
-            }
-            window.sort(Comparator.comparingInt(Chunk::tokenCount));
-            for (int from = 0; from < window.size(); from += batchSize) {
-                embedBatch(window.subList(from, Math.min(window.size(), from + batchSize)));
+            if (pool != null) {
+                fillConcurrently();
+            } else if (shape.groupBySimilarLength()) {
+                fillWindowByLength();
+            } else {
+                List<Chunk> request = nextRequest();
+                if (request != null) {
+                    collect(request, session.embed(inputs(request)));
+                }
             }
         }
-        return ready.poll();
+        EmbeddedChunk next = ready.poll();
+        if (next == null) {
+            close();
+        }
+        return next;
     }
 
-    private void embedBatch(List<Chunk> batch) {
-        List<Embedder.EmbeddingInput> inputs = new ArrayList<>(batch.size());
-        for (Chunk chunk : batch) {
-            inputs.add(new Embedder.EmbeddingInput(chunk.text(), chunk.tokenIds()));
+    private void fillConcurrently() {
+        List<Chunk> request;
+        while (inFlight.size() < shape.maxInFlight() && (request = nextRequest()) != null) {
+            List<Embedder.EmbeddingInput> inputs = inputs(request);
+            inFlight.add(new InFlight(request, pool.submit(() -> session.embed(inputs))));
         }
-        Embedder.EmbeddingBatch result = embedder.embed(inputs);
-        int dims = embedder.model().dimensions();
-        for (int i = 0; i < batch.size(); i++) {
+        InFlight oldest = inFlight.poll();
+        if (oldest != null) {
+            try {
+                collect(oldest.chunks(), oldest.result().get());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while embedding", e);
+            } catch (ExecutionException e) {
+                throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+            }
+        }
+    }
+
+    private void fillWindowByLength() {
+        List<Chunk> window = new ArrayList<>(shape.maxInputs() * WINDOW_BATCHES);
+        while (window.size() < shape.maxInputs() * WINDOW_BATCHES && chunks.hasNext()) {
+            window.add(chunks.next());
+        }
+        window.sort(Comparator.comparingInt(Chunk::tokenCount));
+        for (int from = 0; from < window.size(); from += shape.maxInputs()) {
+            List<Chunk> batch = window.subList(from, Math.min(window.size(), from + shape.maxInputs()));
+            collect(batch, session.embed(inputs(batch)));
+        }
+    }
+
+    /** The next request: as many chunks as fit both the input and the token limits (at least one). */
+    private List<Chunk> nextRequest() {
+        List<Chunk> request = new ArrayList<>();
+        long tokens = 0;
+        while (request.size() < shape.maxInputs()) {
+            Chunk next = pending != null ? pending : chunks.hasNext() ? chunks.next() : null;
+            pending = null;
+            if (next == null) {
+                break;
+            }
+            if (!request.isEmpty() && tokens + next.tokenCount() > shape.maxTokens()) {
+                pending = next;
+                break;
+            }
+            request.add(next);
+            tokens += next.tokenCount();
+        }
+        return request.isEmpty() ? null : request;
+    }
+
+    private static List<Embedder.EmbeddingInput> inputs(List<Chunk> request) {
+        List<Embedder.EmbeddingInput> inputs = new ArrayList<>(request.size());
+        for (Chunk chunk : request) {
+            inputs.add(new Embedder.EmbeddingInput(chunk.text(), chunk.tokenIds(), chunk.tokenCount()));
+        }
+        return inputs;
+    }
+
+    private void collect(List<Chunk> request, Embedder.EmbeddingBatch result) {
+        if (result.vectors().length != request.size()) {
+            throw new IllegalStateException("the embedder answered " + result.vectors().length + " results for "
+                    + request.size() + " inputs");
+        }
+        for (int i = 0; i < request.size(); i++) {
             float[] vector = result.vectors()[i];
-            if (vector == null) {
-                // Per-item failures get an errors table with the remote providers; until then they fail the task.
-                throw new IllegalStateException("embedding failed for chunk " + batch.get(i).chunkId() + ": " + result.errors()[i]);
+            Embedder.EmbeddingError error = result.errors()[i];
+            if (vector == null && error == null) {
+                throw new IllegalStateException("the embedder returned neither a vector nor an error for input " + i);
             }
-            if (vector.length != dims) {
-                throw new IllegalStateException("the model returned " + vector.length + " dimensions, expected " + dims);
-            }
-            ready.add(new EmbeddedChunk(batch.get(i), vector));
+            ready.add(new EmbeddedChunk(request.get(i), vector, vector == null ? error : null));
+        }
+    }
+
+    @Override
+    public void close() {
+        if (pool != null) {
+            pool.shutdownNow();
         }
     }
 }

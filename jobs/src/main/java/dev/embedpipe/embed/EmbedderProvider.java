@@ -11,14 +11,19 @@ public interface EmbedderProvider {
     String name();
 
     /** The model's per-input token limit, checked against {@code chunk.max_tokens} before Spark starts. */
-    int maxInputTokens(EmbedpipeConfig.Embedder config);
+    int maxInputTokens(EmbedpipeConfig config);
 
     /** Provider-specific checks; throw {@link dev.embedpipe.config.ConfigException} naming the key. */
-    default void validate(EmbedpipeConfig.Embedder config) {}
+    default void validate(EmbedpipeConfig config) {}
 
     /** Cheap: the model description, without loading the model. */
-    ModelInfo modelInfo(EmbedpipeConfig.Embedder config);
+    ModelInfo modelInfo(EmbedpipeConfig config);
 
     /** The JVM's shared embedder for this configuration, created on first use. */
-    Embedder embedder(EmbedpipeConfig.Embedder config);
+    Embedder embedder(EmbedpipeConfig config);
+
+    /** Whether single chunks can fail (remote APIs) and so need an errors table; local models fail whole tasks. */
+    default boolean failsPerItem() {
+        return false;
+    }
 }

@@ -5,6 +5,7 @@ import dev.embedpipe.chunk.Chunker;
 import dev.embedpipe.clean.Cleaner;
 import dev.embedpipe.config.EmbedpipeConfig;
 import dev.embedpipe.embed.EmbedStage;
+import dev.embedpipe.embed.Embedder;
 import dev.embedpipe.embed.EmbedderProvider;
 import dev.embedpipe.embed.EmbedderRegistry;
 import dev.embedpipe.embed.ModelInfo;
@@ -81,7 +82,7 @@ public final class EmbedJob {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         Configuration hadoop = spark.sparkContext().hadoopConfiguration();
         EmbedderProvider provider = EmbedderRegistry.get(config.embedder().provider());
-        ModelInfo model = provider.modelInfo(config.embedder());
+        ModelInfo model = provider.modelInfo(config);
         List<SourceSplit> splits = InputResolver.splits(files, config.input().splitBytes());
         int partitions = partitionCount(files, config.input().partitionBytes(), jsc.defaultParallelism());
         OutputCommitter committer = new OutputCommitter(config.output().path(), runId, hadoop);
@@ -132,30 +133,59 @@ public final class EmbedJob {
 
             // 4. chunk, embed, write
             long tEmbed = System.nanoTime();
-            int batchSize = cfg.embedder().batchSize();
+            int concurrentTasks = Math.max(1, Math.min(jsc.defaultParallelism(), partitions));
+            RequestStatsAccumulator requestStats = new RequestStatsAccumulator();
+            spark.sparkContext().register(requestStats, "embedpipe.requests");
+            boolean failsPerItem = provider.failsPerItem();
             JavaRDD<Row> rows = spread.filter(r -> r instanceof Document).map(r -> (Document) r)
                     .mapPartitions(documents -> {
                         Chunker chunker = new Chunker(Tokenizers.get(model.tokenizer()), cfg.chunk().maxTokens(), cfg.chunk().overlapTokens());
-                        EmbedStage embedded = new EmbedStage(new ChunkStage(documents, chunker),
-                                EmbedderRegistry.get(cfg.embedder().provider()).embedder(cfg.embedder()), batchSize);
-                        return faults.wrap("embed", mapped(embedded, e -> OutputSchemas.embeddingRow(e, model)));
+                        Embedder embedder = EmbedderRegistry.get(cfg.embedder().provider()).embedder(cfg);
+                        Embedder.Session session = embedder.openSession(cfg, concurrentTasks);
+                        EmbedStage embedded = new EmbedStage(new ChunkStage(documents, chunker), session, embedder.shape(cfg));
+                        TaskContext.get().addTaskCompletionListener((org.apache.spark.util.TaskCompletionListener) task -> {
+                            embedded.close();
+                            requestStats.add(session.stats());
+                            session.close();
+                        });
+                        return faults.wrap("embed", mapped(embedded, e -> failsPerItem
+                                ? OutputSchemas.resultRow(e, model) : OutputSchemas.embeddingRow(e, model)));
                     });
-            spark.createDataFrame(rows, OutputSchemas.EMBEDDINGS)
-                    .write().option("compression", codec).parquet(committer.stagingTable("embeddings"));
+            if (failsPerItem) {
+                // Embedded once into one results table, then split by reading it back: no API call is repeated.
+                spark.createDataFrame(rows, OutputSchemas.RESULTS)
+                        .write().option("compression", codec).parquet(committer.stagingTable("_results"));
+                Dataset<Row> results = spark.read().parquet(committer.stagingTable("_results"));
+                results.filter(col("error_class").isNull()).select(columns(OutputSchemas.EMBEDDINGS))
+                        .write().option("compression", codec).parquet(committer.stagingTable("embeddings"));
+                results.filter(col("error_class").isNotNull()).select(columns(OutputSchemas.ERRORS))
+                        .coalesce(1).write().option("compression", codec).parquet(committer.stagingTable("errors"));
+            } else {
+                spark.createDataFrame(rows, OutputSchemas.EMBEDDINGS)
+                        .write().option("compression", codec).parquet(committer.stagingTable("embeddings"));
+                spark.createDataFrame(List.of(), OutputSchemas.ERRORS)
+                        .write().option("compression", codec).parquet(committer.stagingTable("errors"));
+            }
             long embedMs = (System.nanoTime() - tEmbed) / 1_000_000;
 
             // 5. count from what was written, then commit
             Dataset<Row> written = spark.read().parquet(committer.stagingTable("embeddings"));
-            List<Row> perFile = written.groupBy("source_file")
-                    .agg(count(lit(1)), sum("token_count"), sum(when(col("chunk_index").equalTo(0), 1).otherwise(0)))
+            Dataset<Row> errors = spark.read().parquet(committer.stagingTable("errors"));
+            List<Row> perFile = written.select(col("source_file"), col("token_count"), col("chunk_index"), lit(0).as("errored"))
+                    .unionByName(errors.select(col("source_file"), col("token_count"), col("chunk_index"), lit(1).as("errored")))
+                    .groupBy("source_file")
+                    .agg(count(lit(1)), sum("token_count"), sum(when(col("chunk_index").equalTo(0), 1).otherwise(0)), sum("errored"))
                     .collectAsList();
             int parquetFiles = written.inputFiles().length;
             Map<Integer, Counts> counts = countsPerFile(files, tallies, rejectsPerFile, perFile);
+            ModelInfo recorded = model.dimensions() > 0 || written.isEmpty() ? model
+                    : new ModelInfo(model.provider(), model.model(), written.first().getInt(written.schema().fieldIndex("dimensions")),
+                    model.tokenizer(), model.maxInputTokens(), model.modelLocation());
 
             long wallMs = (System.nanoTime() - t0) / 1_000_000;
-            RunReport report = new RunReport(runId, startedAt, committer.outputPath(), config, model, files, counts,
+            RunReport report = new RunReport(runId, startedAt, committer.outputPath(), config, recorded, files, counts,
                     parquetFiles, partitions, spark.sparkContext().master(), spark.sparkContext().applicationId(),
-                    readMs, embedMs, wallMs);
+                    readMs, embedMs, wallMs, requestStats.value());
             long tCommit = System.nanoTime();
             committer.commit(report.manifestJson(Instant.now()));
             LOG.info("embedpipe: committed {} in {} ms", committer.outputPath(), (System.nanoTime() - tCommit) / 1_000_000);
@@ -197,11 +227,17 @@ public final class EmbedJob {
         for (Row row : written) {
             Counts c = counts.get(indexByPath.get(row.getString(0)));
             c.chunks += row.getLong(1);
-            c.embedded += row.getLong(1);
+            c.errored += row.getLong(4);
+            c.embedded += row.getLong(1) - row.getLong(4);
             c.tokens += row.isNullAt(2) ? 0 : row.getLong(2);
             c.chunked += row.getLong(3);
         }
         return counts;
+    }
+
+    private static org.apache.spark.sql.Column[] columns(org.apache.spark.sql.types.StructType schema) {
+        return java.util.Arrays.stream(schema.fieldNames()).map(org.apache.spark.sql.functions::col)
+                .toArray(org.apache.spark.sql.Column[]::new);
     }
 
     private static <A, B> Iterator<B> mapped(Iterator<A> in, java.util.function.Function<A, B> f) {

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.embedpipe.config.ConfigLoader;
 import dev.embedpipe.config.EmbedpipeConfig;
 import dev.embedpipe.embed.ModelInfo;
+import dev.embedpipe.embed.RequestStats;
 import dev.embedpipe.read.InputResolver.InputFile;
 import dev.embedpipe.tokenize.Tokenizers;
 import dev.embedpipe.util.Hashing;
@@ -36,10 +37,12 @@ public final class RunReport {
     private final long readMs;
     private final long embedMs;
     private final long wallMs;
+    private final RequestStats requests;
 
     RunReport(String runId, Instant startedAt, String output, EmbedpipeConfig config, ModelInfo model,
               List<InputFile> files, Map<Integer, Counts> perFile, int parquetFiles, int partitions, String master,
-              String applicationId, long readMs, long embedMs, long wallMs) {
+              String applicationId, long readMs, long embedMs, long wallMs, RequestStats requests) {
+        this.requests = requests;
         this.runId = runId;
         this.startedAt = startedAt;
         this.output = output;
@@ -103,14 +106,25 @@ public final class RunReport {
         return embedMs == 0 ? 0 : totals.chunks() * 1000.0 / embedMs;
     }
 
+    public RequestStats requests() {
+        return requests;
+    }
+
+    /** Tokens sent (every attempt) at the configured price. */
+    public double estimatedCost() {
+        return requests.tokensSent * config.cost().usdPerMillionTokens() / 1_000_000.0;
+    }
+
     public String summary() {
         return String.format("""
                 embedpipe: run %s %s -> %s
                   documents read %,d  filtered %,d  rejected %,d  skipped lines %,d
                   chunks %,d  tokens %,d  rows written %,d (%d parquet file%s)
+                  errored %,d  requests %,d  tokens sent %,d  est. cost $%.4f
                   wall time %.1f s  (embed stage %.1f s, %.1f chunks/s)%s""",
                 runId, status().replace('_', ' '), output, totals.documents(), totals.filtered(), totals.rejected(), totals.skipped(),
                 totals.chunks(), totals.tokens(), totals.embedded(), parquetFiles, parquetFiles == 1 ? "" : "s",
+                totals.errored(), requests.requests, requests.tokensSent, estimatedCost(),
                 wallMs / 1000.0, embedMs / 1000.0, chunksPerSecond(),
                 totals.reconciles() ? "" : "\n  WARNING: counts do not reconcile, see manifest.json")
                 + thresholdBreaches().stream().map(b -> "\n  OVER THRESHOLD " + b).collect(java.util.stream.Collectors.joining());
@@ -133,8 +147,7 @@ public final class RunReport {
         modelNode.put("model", model.model());
         modelNode.put("dimensions", model.dimensions());
         modelNode.put("max_input_tokens", model.maxInputTokens());
-        modelNode.put("normalized", true);
-        modelNode.put("pooling", "mean");
+        modelNode.put("normalized", model.modelLocation() != null ? "yes (mean pooling, L2)" : "as returned by the provider");
         if (model.modelLocation() != null) {
             modelNode.put("sha256", sha256Of(model.modelLocation()));
         }
@@ -161,6 +174,7 @@ public final class RunReport {
         outputs.put("path", output);
         outputs.put("embeddings", "embeddings/");
         outputs.put("rejects", "rejects/");
+        outputs.put("errors", "errors/");
         outputs.put("embedding_files", parquetFiles);
         outputs.put("rows", totals.embedded());
 
@@ -168,6 +182,22 @@ public final class RunReport {
         sparkNode.put("master", master);
         sparkNode.put("application_id", applicationId);
         sparkNode.put("partitions", partitions);
+
+        ObjectNode req = root.putObject("requests");
+        req.put("requests", requests.requests);
+        req.put("retries", requests.retries);
+        req.put("throttled_429", requests.throttled429);
+        req.put("server_errors", requests.serverErrors);
+        req.put("transport_errors", requests.transportErrors);
+        req.put("inputs_sent", requests.inputsSent);
+        req.put("tokens_sent", requests.tokensSent);
+        req.put("seconds_throttled", Math.round(requests.throttledNanos / 1e7) / 100.0);
+        ObjectNode latency = req.putObject("latency_ms");
+        latency.put("p50", requests.latencyPercentileMs(0.5));
+        latency.put("p90", requests.latencyPercentileMs(0.9));
+        latency.put("p99", requests.latencyPercentileMs(0.99));
+        req.put("estimated_cost_usd", estimatedCost());
+        req.put("counting", "successful task attempts only");
 
         ObjectNode timings = root.putObject("timings_ms");
         timings.put("read", readMs);

@@ -17,7 +17,7 @@ import java.util.List;
  * manifest as a whole. A run that dies before the swap leaves the previous output untouched.
  */
 public final class OutputCommitter {
-    public static final List<String> TABLES = List.of("embeddings", "rejects");
+    public static final List<String> TABLES = List.of("embeddings", "rejects", "errors");
     public static final String MANIFEST = "manifest.json";
 
     private final FileSystem fs;

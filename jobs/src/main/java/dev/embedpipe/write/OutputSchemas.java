@@ -36,6 +36,51 @@ public final class OutputSchemas {
             .add("reason", DataTypes.StringType, false)
             .add("excerpt", DataTypes.StringType, false);
 
+    public static final StructType ERRORS = new StructType()
+            .add("chunk_id", DataTypes.StringType, false)
+            .add("doc_id", DataTypes.StringType, false)
+            .add("chunk_index", DataTypes.IntegerType, false)
+            .add("source_file", DataTypes.StringType, false)
+            .add("token_count", DataTypes.IntegerType, false)
+            .add("content_hash", DataTypes.StringType, false)
+            .add("error_class", DataTypes.StringType, false)
+            .add("http_status", DataTypes.IntegerType, false)
+            .add("attempts", DataTypes.IntegerType, false)
+            .add("request_id", DataTypes.StringType, true)
+            .add("retriable", DataTypes.BooleanType, false)
+            .add("message", DataTypes.StringType, false)
+            .add("provider", DataTypes.StringType, false)
+            .add("model", DataTypes.StringType, false);
+
+    /**
+     * What a remote embed stage writes once (every chunk, with a vector or an error) before the driver splits it
+     * into embeddings/ and errors/ by reading it back: the API is called once per chunk, never per output table.
+     */
+    public static final StructType RESULTS = resultsSchema();
+
+    private static StructType resultsSchema() {
+        StructType results = new StructType();
+        for (var field : EMBEDDINGS.fields()) {
+            results = results.add(field.name(), field.dataType(), !field.name().equals("chunk_id") && !field.name().equals("doc_id"));
+        }
+        return results.add("error_class", DataTypes.StringType, true)
+                .add("http_status", DataTypes.IntegerType, true)
+                .add("attempts", DataTypes.IntegerType, true)
+                .add("request_id", DataTypes.StringType, true)
+                .add("retriable", DataTypes.BooleanType, true)
+                .add("message", DataTypes.StringType, true);
+    }
+
+    public static Row resultRow(EmbeddedChunk embedded, ModelInfo model) {
+        Chunk c = embedded.chunk();
+        var e = embedded.error();
+        return RowFactory.create(c.chunkId(), c.docId(), c.chunkIndex(), c.text(), c.tokenCount(), c.charStart(),
+                c.charEnd(), c.contentHash(), embedded.vector(), model.provider(), model.model(),
+                model.tokenizer().name(), embedded.vector() == null ? null : embedded.vector().length, c.sourceFile(), c.metadata(),
+                e == null ? null : e.errorClass(), e == null ? null : e.httpStatus(), e == null ? null : e.attempts(),
+                e == null ? null : e.requestId(), e == null ? null : e.retriable(), e == null ? null : e.message());
+    }
+
     public static Row embeddingRow(EmbeddedChunk embedded, ModelInfo model) {
         Chunk c = embedded.chunk();
         return RowFactory.create(c.chunkId(), c.docId(), c.chunkIndex(), c.text(), c.tokenCount(), c.charStart(),

@@ -32,7 +32,7 @@ class ChunkerTest {
 
     @BeforeAll
     static void load() throws Exception {
-        ModelInfo model = EmbedderRegistry.get("local-onnx").modelInfo(ConfigLoader.defaultsWith(Map.of()).embedder());
+        ModelInfo model = EmbedderRegistry.get("local-onnx").modelInfo(ConfigLoader.defaultsWith(Map.of()));
         tokenizer = Tokenizers.get(model.tokenizer());
         reference = HuggingFaceTokenizer.newInstance(new ByteArrayInputStream(Tokenizers.readBytes(model.tokenizer().location())),
                 Map.of("truncation", "false", "padding", "false", "modelMaxLength", "100000"));

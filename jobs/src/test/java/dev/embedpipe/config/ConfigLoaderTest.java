@@ -70,10 +70,25 @@ class ConfigLoaderTest {
         assertThat(error("clean.min_chars=-1")).startsWith("clean.min_chars: must be between 0");
         assertThat(error("embedder.batch_size=0")).startsWith("embedder.batch_size: must be between 1 and 4096");
         assertThat(error("chunk.max_tokens=abc")).isEqualTo("chunk.max_tokens: expected an integer, got 'abc'");
-        assertThat(error("embedder.provider=nope")).isEqualTo("embedder.provider: unknown provider 'nope', known: [local-onnx]");
+        assertThat(error("embedder.provider=nope")).isEqualTo("embedder.provider: unknown provider 'nope', known: [local-onnx, openai, tei]");
         assertThat(error("clean.steps=[nfkc, shout]")).startsWith("clean.steps: unknown step 'shout', allowed: [nfkc,");
         assertThat(error("input.duplicate_ids=first")).startsWith("input.duplicate_ids: 'first' is not allowed");
         assertThat(error("input.text_field=id")).contains("must name different fields");
+        assertThat(error("quality.max_reject_ratio=2")).startsWith("quality.max_reject_ratio: must be a ratio between 0 and 1");
+        assertThat(error("limits.max_in_flight=0")).startsWith("limits.max_in_flight: must be between 1 and 256");
+        assertThat(error("embedder.encoding_format=hex")).startsWith("embedder.encoding_format: 'hex' is not allowed");
+        assertThat(assertThrows(ConfigException.class, () -> ConfigLoader.load(null, Map.of(),
+                List.of("embedder.provider=tei"))).getMessage()).startsWith("embedder.base_url: required for the tei provider");
+    }
+
+    @Test
+    void remoteProvidersTakeTheirTokenLimitFromTheLimitsAndHeadersAreAFreeFormMap() {
+        EmbedpipeConfig c = ConfigLoader.load(null, Map.of(), List.of("embedder.provider=openai", "chunk.max_tokens=8000",
+                "embedder.headers={OpenAI-Organization: org-1}", "quality.max_reject_ratio=0"));
+        assertEquals(8000, c.chunk().maxTokens());
+        assertEquals(Map.of("OpenAI-Organization", "org-1"), c.embedder().headers());
+        assertEquals(0.0, c.quality().maxRejectRatio());
+        assertThat(error("chunk.max_tokens=9000")).isEqualTo("chunk.max_tokens: must be between 8 and 256 (local-onnx's limit is 256), got 9000");
     }
 
     @Test

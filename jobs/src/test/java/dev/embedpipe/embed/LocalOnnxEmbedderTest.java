@@ -17,11 +17,11 @@ class LocalOnnxEmbedderTest {
     private static final EmbedpipeConfig CONFIG = ConfigLoader.defaultsWith(Map.of());
 
     private static Embedder embedder() {
-        return EmbedderRegistry.get("local-onnx").embedder(CONFIG.embedder());
+        return EmbedderRegistry.get("local-onnx").embedder(CONFIG);
     }
 
     private static float[] embed(String text) {
-        return embedder().embed(List.of(new Embedder.EmbeddingInput(text, null))).vectors()[0];
+        return embedder().openSession(CONFIG, 1).embed(List.of(new Embedder.EmbeddingInput(text, null, 0))).vectors()[0];
     }
 
     @Test
@@ -46,8 +46,8 @@ class LocalOnnxEmbedderTest {
     void batchedAndSingleResultsAgreeDespitePadding() {
         List<String> texts = List.of("short", "A considerably longer sentence that needs many more tokens than the first one.",
                 "数学は楽しい 🎉", "");
-        List<Embedder.EmbeddingInput> inputs = texts.stream().map(t -> new Embedder.EmbeddingInput(t, null)).toList();
-        float[][] batched = embedder().embed(inputs).vectors();
+        List<Embedder.EmbeddingInput> inputs = texts.stream().map(t -> new Embedder.EmbeddingInput(t, null, 0)).toList();
+        float[][] batched = embedder().openSession(CONFIG, 1).embed(inputs).vectors();
         for (int i = 0; i < texts.size(); i++) {
             assertArrayEquals(embed(texts.get(i)), batched[i], 1e-5f, "text " + i);
         }

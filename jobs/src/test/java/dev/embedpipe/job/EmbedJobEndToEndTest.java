@@ -113,9 +113,10 @@ class EmbedJobEndToEndTest {
     @Test
     void rejectsTableExistsAndMatchesTheManifest() throws IOException {
         assertEquals(manifest.at("/totals/rejected").asLong(), ParquetTables.rows(output.resolve("rejects")).size());
+        assertEquals(0, ParquetTables.rows(output.resolve("errors")).size(), "a local model has no per-chunk errors");
         try (var files = Files.list(output)) {
             assertThat(files.map(p -> p.getFileName().toString()).sorted().toList())
-                    .containsExactly("embeddings", "manifest.json", "rejects");
+                    .containsExactly("embeddings", "errors", "manifest.json", "rejects");
         }
     }
 

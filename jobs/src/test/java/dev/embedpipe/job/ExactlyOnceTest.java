@@ -82,7 +82,7 @@ class ExactlyOnceTest {
         assertEquals(List.of("p1"), ParquetTables.rows(out.resolve("embeddings")).stream().map(g -> g.getString("doc_id", 0)).toList());
         try (Stream<Path> children = Files.list(out)) {
             assertThat(children.map(p -> p.getFileName().toString()).filter(n -> !n.startsWith("_")))
-                    .containsExactlyInAnyOrder("embeddings", "rejects", "manifest.json");
+                    .containsExactlyInAnyOrder("embeddings", "rejects", "errors", "manifest.json");
         }
 
         assertEquals(0, EmbedpipeMain.execute("embed", "--input", input.toString(), "--output", out.toString(), "--master", "local[2]"));

@@ -49,14 +49,14 @@ class SharedResourcesTest extends JavaDatasetSuiteBase implements Serializable {
     @Test
     void manyTasksInManyStagesShareOneTokenizerAndOneSessionPerJvm() {
         EmbedpipeConfig config = ConfigLoader.defaultsWith(Map.of());
-        ModelInfo model = EmbedderRegistry.get("local-onnx").modelInfo(config.embedder());
+        ModelInfo model = EmbedderRegistry.get("local-onnx").modelInfo(config);
         List<Integer> numbers = IntStream.range(0, 64).boxed().toList();
         Set<String> seen = new HashSet<>();
         for (int stage = 0; stage < 3; stage++) {
             seen.addAll(jsc().parallelize(numbers, 16).mapPartitions(it -> {
                 String tokenizer = Integer.toHexString(System.identityHashCode(Tokenizers.get(model.tokenizer())));
                 String session = Integer.toHexString(System.identityHashCode(
-                        EmbedderRegistry.get("local-onnx").embedder(config.embedder())));
+                        EmbedderRegistry.get("local-onnx").embedder(config)));
                 return List.of(tokenizer + "/" + session + "/" + Tokenizers.createdInThisJvm() + "/" + OnnxSessions.createdInThisJvm()).iterator();
             }).collect());
         }

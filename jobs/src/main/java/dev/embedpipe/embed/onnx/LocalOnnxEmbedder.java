@@ -4,7 +4,9 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import dev.embedpipe.config.EmbedpipeConfig;
 import dev.embedpipe.embed.Embedder;
+import dev.embedpipe.embed.RequestStats;
 import dev.embedpipe.embed.ModelInfo;
 import dev.embedpipe.tokenize.TextTokenizer;
 import dev.embedpipe.tokenize.Tokenizers;
@@ -38,6 +40,26 @@ public final class LocalOnnxEmbedder implements Embedder, AutoCloseable {
     }
 
     @Override
+    public RequestShape shape(EmbedpipeConfig config) {
+        return new RequestShape(config.embedder().batchSize(), Long.MAX_VALUE, 1, true);
+    }
+
+    /** The session is the shared embedder itself: a local model has no budget to share and nothing to count. */
+    @Override
+    public Session openSession(EmbedpipeConfig config, int concurrentTasks) {
+        return new Session() {
+            @Override
+            public EmbeddingBatch embed(List<EmbeddingInput> inputs) {
+                return LocalOnnxEmbedder.this.embed(inputs);
+            }
+
+            @Override
+            public RequestStats stats() {
+                return new RequestStats();
+            }
+        };
+    }
+
     public EmbeddingBatch embed(List<EmbeddingInput> inputs) {
         int batch = inputs.size();
         if (batch == 0) {

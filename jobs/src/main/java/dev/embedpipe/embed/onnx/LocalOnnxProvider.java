@@ -26,12 +26,13 @@ public final class LocalOnnxProvider implements EmbedderProvider {
     }
 
     @Override
-    public int maxInputTokens(EmbedpipeConfig.Embedder config) {
+    public int maxInputTokens(EmbedpipeConfig config) {
         return MAX_INPUT_TOKENS;
     }
 
     @Override
-    public ModelInfo modelInfo(EmbedpipeConfig.Embedder config) {
+    public ModelInfo modelInfo(EmbedpipeConfig whole) {
+        EmbedpipeConfig.Embedder config = whole.embedder();
         boolean bundled = config.modelPath().isBlank();
         String model = bundled ? BUNDLED_MODEL_NAME : config.modelPath();
         String tokenizerLocation = config.tokenizerPath().isBlank() ? BUNDLED_TOKENIZER : config.tokenizerPath();
@@ -42,8 +43,8 @@ public final class LocalOnnxProvider implements EmbedderProvider {
     }
 
     @Override
-    public Embedder embedder(EmbedpipeConfig.Embedder config) {
+    public Embedder embedder(EmbedpipeConfig config) {
         ModelInfo info = modelInfo(config);
-        return OnnxSessions.get(new OnnxSessions.Key(info.modelLocation(), config.threadsPerTask()), info);
+        return OnnxSessions.get(new OnnxSessions.Key(info.modelLocation(), config.embedder().threadsPerTask()), info);
     }
 }

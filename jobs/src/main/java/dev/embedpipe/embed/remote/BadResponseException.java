@@ -1,0 +1,8 @@
+package dev.embedpipe.embed.remote;
+
+/** A 2xx answer that cannot be trusted (malformed, wrong count, wrong dimensions, non-finite values): retried. */
+public final class BadResponseException extends Exception {
+    public BadResponseException(String message) {
+        super(message);
+    }
+}

@@ -1,0 +1,265 @@
+package dev.embedpipe.embed.remote;
+
+import dev.embedpipe.config.EmbedpipeConfig;
+import dev.embedpipe.embed.Embedder;
+import dev.embedpipe.embed.ModelInfo;
+import dev.embedpipe.embed.RequestStats;
+
+import java.io.IOException;
+import java.net.ProxySelector;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * The shared machinery of every remote provider: one HTTP client per configuration per JVM (the JVM's proxy and
+ * trust-store settings apply), and per task a {@link Session} with its share of the budgets, retries, response
+ * validation and accounting. Providers supply only the {@link WireFormat}.
+ */
+public final class RemoteEmbedder implements Embedder {
+    private static final Duration BACKOFF_BASE = Duration.ofMillis(500);
+
+    private final ModelInfo model;
+    private final WireFormat wire;
+    private final String defaultKeyEnv;
+    private final HttpClient client;
+    /** Vector size: configured, known for the model, or learned from the first good answer in this JVM. */
+    private final AtomicReference<Integer> dimensions = new AtomicReference<>();
+
+    RemoteEmbedder(ModelInfo model, WireFormat wire, String defaultKeyEnv, EmbedpipeConfig config) {
+        this.model = model;
+        this.wire = wire;
+        this.defaultKeyEnv = defaultKeyEnv;
+        this.dimensions.set(model.dimensions() > 0 ? model.dimensions() : null);
+        this.client = HttpClient.newBuilder()
+                .version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(Math.min(30, config.limits().requestTimeoutS())))
+                .proxy(ProxySelector.getDefault())
+                .build();
+    }
+
+    @Override
+    public ModelInfo model() {
+        return model;
+    }
+
+    @Override
+    public RequestShape shape(EmbedpipeConfig config) {
+        return new RequestShape(config.limits().maxInputsPerRequest(), config.limits().maxTokensPerRequest(),
+                config.limits().maxInFlight(), false);
+    }
+
+    /** The task's budgets are the job's divided by the tasks that run at once. */
+    @Override
+    public Session openSession(EmbedpipeConfig config, int concurrentTasks) {
+        EmbedpipeConfig.Limits limits = config.limits();
+        int share = Math.max(1, concurrentTasks);
+        Throttle throttle = new Throttle(ceilDiv(limits.requestsPerMinute(), share), ceilDiv(limits.tokensPerMinute(), share),
+                Duration.ofSeconds(limits.windowSeconds()));
+        return new RemoteSession(config, throttle);
+    }
+
+    private static long ceilDiv(long total, int parts) {
+        return total == 0 ? 0 : Math.max(1, total / parts);
+    }
+
+    final class RemoteSession implements Session {
+        private final EmbedpipeConfig config;
+        private final EmbedpipeConfig.Limits limits;
+        private final Throttle throttle;
+        private final RequestStats stats = new RequestStats();
+        private final String apiKey;
+        private final URI endpoint;
+
+        RemoteSession(EmbedpipeConfig config, Throttle throttle) {
+            this.config = config;
+            this.limits = config.limits();
+            this.throttle = throttle;
+            this.apiKey = ApiKey.resolve(config.embedder(), defaultKeyEnv);
+            this.endpoint = wire.endpoint(config.embedder());
+        }
+
+        @Override
+        public RequestStats stats() {
+            return stats;
+        }
+
+        @Override
+        public EmbeddingBatch embed(List<EmbeddingInput> inputs) {
+            int n = inputs.size();
+            float[][] vectors = new float[n][];
+            EmbeddingError[] errors = new EmbeddingError[n];
+            List<Integer> send = new ArrayList<>(n);
+            long tokens = 0;
+            long tokenCap = Math.min(limits.maxTokensPerRequest(), throttle.maxTokensPerRequest());
+            for (int i = 0; i < n; i++) {
+                int count = inputs.get(i).tokenCount();
+                if (count > limits.maxInputTokens() || count > tokenCap) {
+                    // Never sent, never truncated: the chunker should have prevented it.
+                    errors[i] = new EmbeddingError("input_too_long", 0, 0, null, false, "input has " + count
+                            + " tokens, over limits.max_input_tokens (" + limits.maxInputTokens() + ") or the task's token burst ("
+                            + tokenCap + ")");
+                } else {
+                    send.add(i);
+                    tokens += count;
+                }
+            }
+            // Requests are packed by EmbedStage; a request over the token cap (cap below the packing limit) is split.
+            int from = 0;
+            while (from < send.size()) {
+                int to = from;
+                long part = 0;
+                while (to < send.size() && (to == from || part + inputs.get(send.get(to)).tokenCount() <= tokenCap)) {
+                    part += inputs.get(send.get(to)).tokenCount();
+                    to++;
+                }
+                List<Integer> slice = send.subList(from, to);
+                List<String> texts = new ArrayList<>(slice.size());
+                slice.forEach(i -> texts.add(inputs.get(i).text()));
+                Outcome outcome = call(texts, part);
+                for (int k = 0; k < slice.size(); k++) {
+                    if (outcome.vectors != null) {
+                        vectors[slice.get(k)] = outcome.vectors[k];
+                    } else {
+                        errors[slice.get(k)] = outcome.error;
+                    }
+                }
+                from = to;
+            }
+            return new EmbeddingBatch(vectors, errors);
+        }
+
+        private record Outcome(float[][] vectors, EmbeddingError error) {}
+
+        private Outcome call(List<String> texts, long tokens) {
+            HttpRequest.Builder builder = HttpRequest.newBuilder(endpoint)
+                    .timeout(Duration.ofSeconds(limits.requestTimeoutS()))
+                    .header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofByteArray(wire.body(config.embedder(), texts)));
+            config.embedder().headers().forEach(builder::header);
+            String[] auth = wire.authHeader(config.embedder(), apiKey);
+            if (auth != null) {
+                builder.header(auth[0], auth[1]);
+            }
+            HttpRequest request = builder.build();
+            Duration cap = Duration.ofSeconds(limits.maxRetryWaitS());
+            EmbeddingError last = null;
+            for (int attempt = 1; attempt <= limits.maxAttempts(); attempt++) {
+                Duration delay;
+                try {
+                    long waited = throttle.acquire(tokens);
+                    synchronized (stats) {
+                        stats.throttledNanos += waited;
+                        stats.requests++;
+                        stats.retries += attempt > 1 ? 1 : 0;
+                        stats.tokensSent += tokens;
+                        stats.inputsSent += texts.size();
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException("interrupted while waiting for the rate budget", e);
+                }
+                long t0 = System.nanoTime();
+                HttpResponse<byte[]> response;
+                try {
+                    response = client.send(request, HttpResponse.BodyHandlers.ofByteArray());
+                } catch (HttpTimeoutException e) {
+                    count(() -> stats.transportErrors++);
+                    last = new EmbeddingError("timeout", 0, attempt, null, true, "no answer within limits.request_timeout_s ("
+                            + limits.requestTimeoutS() + " s)");
+                    backOff(attempt, cap);
+                    continue;
+                } catch (IOException e) {
+                    count(() -> stats.transportErrors++);
+                    last = new EmbeddingError("connection", 0, attempt, null, true, e.getClass().getSimpleName()
+                            + (e.getMessage() == null ? "" : ": " + e.getMessage()));
+                    backOff(attempt, cap);
+                    continue;
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException("interrupted while waiting for an answer", e);
+                }
+                stats.recordLatency(System.nanoTime() - t0);
+                int status = response.statusCode();
+                String requestId = response.headers().firstValue(wire.requestIdHeader()).orElse(null);
+                if (status / 100 == 2) {
+                    try {
+                        float[][] vectors = wire.parse(response.body(), texts.size(), dimensions.get());
+                        dimensions.compareAndSet(null, vectors.length > 0 ? vectors[0].length : null);
+                        throttle.onSuccess();
+                        return new Outcome(vectors, null);
+                    } catch (BadResponseException e) {
+                        count(() -> stats.transportErrors++);
+                        last = new EmbeddingError("bad_response", status, attempt, requestId, true, e.getMessage());
+                        backOff(attempt, cap);
+                        continue;
+                    }
+                }
+                if (status == 401 || status == 403 || status == 404) {
+                    throw new ProviderFatalException("the embedding API at " + endpoint + " answered HTTP " + status
+                            + (status == 404 ? " (check embedder.base_url and embedder.model)"
+                            : " (check the API key: " + ApiKey.source(config.embedder(), defaultKeyEnv) + ")"));
+                }
+                boolean rateLimited = status == 429;
+                boolean retriable = rateLimited || status == 408 || status == 409 || status / 100 == 5;
+                if (!retriable) {
+                    return new Outcome(null, new EmbeddingError("http_" + status, status, attempt, requestId, false,
+                            snippet(response.body())));
+                }
+                if (rateLimited) {
+                    count(() -> stats.throttled429++);
+                    throttle.onThrottled();
+                } else {
+                    count(() -> stats.serverErrors++);
+                }
+                last = new EmbeddingError(rateLimited ? "rate_limited" : "server_error", status, attempt, requestId, true,
+                        snippet(response.body()));
+                int tries = attempt;
+                delay = RetryAdvice.fromHeaders(response.headers(), cap, System.currentTimeMillis())
+                        .orElseGet(() -> RetryAdvice.backoff(tries, BACKOFF_BASE, cap));
+                if (attempt < limits.maxAttempts()) {
+                    sleep(delay, rateLimited);
+                }
+            }
+            return new Outcome(null, last);
+        }
+
+        private void backOff(int attempt, Duration cap) {
+            if (attempt < limits.maxAttempts()) {
+                sleep(RetryAdvice.backoff(attempt, BACKOFF_BASE, cap), false);
+            }
+        }
+
+        private void count(Runnable update) {
+            synchronized (stats) {
+                update.run();
+            }
+        }
+
+        private void sleep(Duration delay, boolean throttled) {
+            try {
+                TimeUnit.MILLISECONDS.sleep(delay.toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while backing off", e);
+            }
+            if (throttled) {
+                count(() -> stats.throttledNanos += delay.toNanos());
+            }
+        }
+    }
+
+    /** The start of an error body, for the errors table: never headers, so never the key. */
+    private static String snippet(byte[] body) {
+        String text = new String(body, 0, Math.min(body.length, 300), StandardCharsets.UTF_8).replaceAll("\\s+", " ").strip();
+        return text.isEmpty() ? "(empty body)" : text;
+    }
+}

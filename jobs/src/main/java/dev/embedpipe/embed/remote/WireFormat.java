@@ -1,0 +1,69 @@
+package dev.embedpipe.embed.remote;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.embedpipe.config.EmbedpipeConfig;
+
+import java.net.URI;
+import java.util.List;
+
+/** One provider's request and response shapes; everything else (limits, retries, accounting) is shared. */
+public interface WireFormat {
+    ObjectMapper JSON = new ObjectMapper();
+
+    /** The endpoint for this configuration. */
+    URI endpoint(EmbedpipeConfig.Embedder config);
+
+    /** The request body for these texts. */
+    byte[] body(EmbedpipeConfig.Embedder config, List<String> texts);
+
+    /** The auth header (name, value) for this key, or null for none. */
+    String[] authHeader(EmbedpipeConfig.Embedder config, String apiKey);
+
+    /**
+     * The vectors of a 2xx answer in input order, checked: one per input (aligned by the answer's index where it
+     * has one), all of {@code dimensions} (when known, else all alike), all finite.
+     */
+    float[][] parse(byte[] body, int inputs, Integer dimensions) throws BadResponseException;
+
+    /** The header carrying the provider's request id, for the errors table. */
+    default String requestIdHeader() {
+        return "x-request-id";
+    }
+
+    /** Checks vectors decoded in input order. */
+    static float[][] checked(float[][] vectors, Integer dimensions) throws BadResponseException {
+        int dims = dimensions != null ? dimensions : vectors.length > 0 && vectors[0] != null ? vectors[0].length : 0;
+        for (int i = 0; i < vectors.length; i++) {
+            float[] v = vectors[i];
+            if (v == null) {
+                throw new BadResponseException("no vector for input " + i);
+            }
+            if (v.length != dims || dims == 0) {
+                throw new BadResponseException("vector " + i + " has " + v.length + " dimensions, expected " + dims);
+            }
+            for (float x : v) {
+                if (!Float.isFinite(x)) {
+                    throw new BadResponseException("vector " + i + " holds a non-finite value");
+                }
+            }
+        }
+        return vectors;
+    }
+
+    /** A JSON array of numbers as floats; null, strings or other values make the answer bad. */
+    static float[] floats(JsonNode array, int index) throws BadResponseException {
+        if (array == null || !array.isArray()) {
+            throw new BadResponseException("embedding " + index + " is not an array");
+        }
+        float[] v = new float[array.size()];
+        for (int d = 0; d < v.length; d++) {
+            JsonNode x = array.get(d);
+            if (!x.isNumber()) {
+                throw new BadResponseException("embedding " + index + " holds a non-number at " + d);
+            }
+            v[d] = x.floatValue();
+        }
+        return v;
+    }
+}
