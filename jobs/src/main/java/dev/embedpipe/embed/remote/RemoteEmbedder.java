@@ -140,6 +140,12 @@ public final class RemoteEmbedder implements Embedder {
         private record Outcome(float[][] vectors, EmbeddingError error) {}
 
         private Outcome call(List<String> texts, long tokens) {
+            HttpRequest request = buildRequest(texts);
+            return send(request, texts, tokens);
+        }
+
+        /** The request for these texts, exactly as it is sent (contract tests check it against the API spec). */
+        HttpRequest buildRequest(List<String> texts) {
             HttpRequest.Builder builder = HttpRequest.newBuilder(endpoint)
                     .timeout(Duration.ofSeconds(limits.requestTimeoutS()))
                     .header("Content-Type", "application/json")
@@ -149,7 +155,10 @@ public final class RemoteEmbedder implements Embedder {
             if (auth != null) {
                 builder.header(auth[0], auth[1]);
             }
-            HttpRequest request = builder.build();
+            return builder.build();
+        }
+
+        private Outcome send(HttpRequest request, List<String> texts, long tokens) {
             Duration cap = Duration.ofSeconds(limits.maxRetryWaitS());
             EmbeddingError last = null;
             for (int attempt = 1; attempt <= limits.maxAttempts(); attempt++) {

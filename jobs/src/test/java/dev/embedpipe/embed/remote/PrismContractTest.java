@@ -1,0 +1,152 @@
+package dev.embedpipe.embed.remote;
+
+import dev.embedpipe.chunk.Chunk;
+import dev.embedpipe.config.ConfigLoader;
+import dev.embedpipe.config.EmbedpipeConfig;
+import dev.embedpipe.embed.EmbedStage;
+import dev.embedpipe.embed.EmbeddedChunk;
+import dev.embedpipe.embed.Embedder;
+import dev.embedpipe.embed.EmbedderRegistry;
+import dev.embedpipe.testing.ScriptedEmbeddingServer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * Our OpenAI requests against the official OpenAPI description, served by Stoplight Prism on 127.0.0.1: the mock
+ * answers 422 to any request that breaks the spec; the proxy, in front of the scripted server, also checks its
+ * answers. Needs Prism (CI installs it: .ci/package.json; set PRISM to its binary) and ../shared/openai/openapi.yaml;
+ * without them the test is skipped, saying why.
+ */
+class PrismContractTest {
+    private static final Path SPEC = Path.of(System.getProperty("embedpipe.home", ".."), "..", "shared", "openai", "openapi.yaml");
+    @TempDir
+    static Path dir;
+    static Process mock;
+    static Process proxy;
+    static int mockPort;
+    static int proxyPort;
+    static ScriptedEmbeddingServer upstream;
+
+    @BeforeAll
+    static void startPrism() throws Exception {
+        String prism = System.getenv("PRISM");
+        Assumptions.assumeTrue(prism != null && Files.isExecutable(Path.of(prism)), "PRISM (path to the prism binary) is not set");
+        Assumptions.assumeTrue(Files.isRegularFile(SPEC), "no OpenAI spec at " + SPEC);
+        upstream = ScriptedEmbeddingServer.start();
+        mockPort = freePort();
+        proxyPort = freePort();
+        mock = new ProcessBuilder(prism, "mock", "-h", "127.0.0.1", "-p", String.valueOf(mockPort), SPEC.toString())
+                .redirectErrorStream(true).redirectOutput(dir.resolve("prism-mock.log").toFile()).start();
+        proxy = new ProcessBuilder(prism, "proxy", "--errors", "-h", "127.0.0.1", "-p", String.valueOf(proxyPort), SPEC.toString(),
+                upstream.baseUrl()).redirectErrorStream(true).redirectOutput(dir.resolve("prism-proxy.log").toFile()).start();
+        waitForPort(mockPort, mock);
+        waitForPort(proxyPort, proxy);
+    }
+
+    @AfterAll
+    static void stopPrism() throws InterruptedException {
+        for (Process p : new Process[] {mock, proxy}) {
+            if (p != null) {
+                p.descendants().forEach(ProcessHandle::destroyForcibly);
+                p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            }
+        }
+        if (upstream != null) {
+            upstream.close();
+        }
+    }
+
+    private static EmbedpipeConfig config(String baseUrl, Map<String, Object> extra) throws IOException {
+        Path key = dir.resolve("key");
+        Files.writeString(key, "sk-contract-test");
+        Map<String, Object> values = new HashMap<>(Map.of("embedder.provider", "openai", "embedder.base_url", baseUrl,
+                "embedder.api_key_file", key.toString(), "limits.request_timeout_s", 20, "limits.max_attempts", 2,
+                "limits.max_retry_wait_s", 1));
+        values.putAll(extra);
+        return ConfigLoader.defaultsWith(values);
+    }
+
+    @Test
+    void everyFormOfOurRequestsIsValidForTheSpec() throws Exception {
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        List<Map<String, Object>> variants = List.of(
+                Map.of(),
+                Map.of("embedder.encoding_format", "base64"),
+                Map.of("embedder.dimensions", 256, "embedder.model", "text-embedding-3-large"),
+                Map.of("embedder.headers", Map.of("OpenAI-Organization", "org-test")));
+        for (Map<String, Object> variant : variants) {
+            EmbedpipeConfig config = config("http://127.0.0.1:" + mockPort, variant);
+            Embedder embedder = EmbedderRegistry.get("openai").embedder(config);
+            try (Embedder.Session session = embedder.openSession(config, 1)) {
+                HttpRequest request = ((RemoteEmbedder.RemoteSession) session).buildRequest(List.of("first text", "second text ✓"));
+                HttpResponse<String> response = client.send(request, HttpResponse.BodyHandlers.ofString());
+                assertThat(response.statusCode()).as("Prism's verdict on %s: %s", variant, response.body()).isEqualTo(200);
+            }
+        }
+        // and the check can fail: a request without the required model is refused
+        HttpRequest broken = HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + mockPort + "/embeddings"))
+                .header("Content-Type", "application/json").header("Authorization", "Bearer sk-contract-test")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"input\": [\"x\"]}")).build();
+        assertEquals(422, client.send(broken, HttpResponse.BodyHandlers.ofString()).statusCode());
+    }
+
+    @Test
+    void throughTheValidatingProxyTheScriptedServersAnswersAreValidToo() throws Exception {
+        EmbedpipeConfig config = config("http://127.0.0.1:" + proxyPort, Map.of("embedder.model", "text-embedding-3-small",
+                "embedder.dimensions", 8, "limits.max_inputs_per_request", 4));
+        Embedder embedder = EmbedderRegistry.get("openai").embedder(config);
+        List<Chunk> chunks = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            chunks.add(new Chunk("c" + i, "d", i, "text " + i, 3, 0, 6, "h", "f", "{}", null));
+        }
+        List<EmbeddedChunk> out = new ArrayList<>();
+        try (Embedder.Session session = embedder.openSession(config, 1);
+             EmbedStage stage = new EmbedStage(chunks.iterator(), session, embedder.shape(config))) {
+            stage.forEachRemaining(out::add);
+        }
+        assertThat(out).allSatisfy(e -> assertThat(e.error()).as("no error through the validating proxy").isNull());
+        assertEquals(3, upstream.requestCount());
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        }
+    }
+
+    private static void waitForPort(int port, Process process) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (System.nanoTime() < deadline) {
+            if (!process.isAlive()) {
+                throw new IllegalStateException("prism exited: " + Files.readString(dir.resolve(port == mockPort ? "prism-mock.log" : "prism-proxy.log")));
+            }
+            try (Socket ignored = new Socket("127.0.0.1", port)) {
+                return;
+            } catch (IOException notYet) {
+                Thread.sleep(250);
+            }
+        }
+        throw new IllegalStateException("prism did not listen on " + port + " within 120 s");
+    }
+}
