@@ -48,7 +48,21 @@ public final class ConfigLoader {
      * @param sets       raw {@code key=value} strings from --set, applied last
      */
     public static EmbedpipeConfig load(Path configFile, Map<String, Object> flagValues, List<String> sets) {
+        return load(null, configFile, flagValues, sets);
+    }
+
+    /**
+     * As {@link #load(Path, Map, List)}, starting from a recorded configuration (a manifest's {@code config}) laid
+     * over the defaults, so a redrive runs with what the run it continues had.
+     */
+    public static EmbedpipeConfig load(JsonNode recorded, Path configFile, Map<String, Object> flagValues, List<String> sets) {
         ObjectNode tree = defaults();
+        if (recorded != null) {
+            if (!recorded.isObject()) {
+                throw new ConfigException("the manifest's config is not a mapping");
+            }
+            merge(tree, (ObjectNode) YAML.valueToTree(recorded), "");
+        }
         if (configFile != null) {
             if (!Files.isRegularFile(configFile)) {
                 throw new ConfigException("--config " + configFile + ": no such file");
@@ -224,6 +238,13 @@ public final class ConfigLoader {
         range("limits.max_attempts", l.maxAttempts(), 1, 100);
         range("limits.request_timeout_s", l.requestTimeoutS(), 1, 3600);
         range("limits.max_retry_wait_s", l.maxRetryWaitS(), 1, 3600);
+        range("budget.max_total_tokens", c.budget().maxTotalTokens(), 0, Long.MAX_VALUE);
+        if (!(c.budget().maxCost() >= 0)) {
+            throw new ConfigException("budget.max_cost: must be at least 0 (0: no cap), got " + c.budget().maxCost());
+        }
+        if (c.budget().maxCost() > 0 && c.cost().usdPerMillionTokens() == 0) {
+            throw new ConfigException("budget.max_cost: needs cost.usd_per_million_tokens to turn a cost into tokens");
+        }
         if (!(c.cost().usdPerMillionTokens() >= 0)) {
             throw new ConfigException("cost.usd_per_million_tokens: must be at least 0, got " + c.cost().usdPerMillionTokens());
         }

@@ -9,7 +9,7 @@ import java.util.List;
  */
 public record EmbedpipeConfig(
         Input input, Output output, Spark spark, Clean clean, Chunk chunk, Quality quality, Embedder embedder,
-        Limits limits, Cost cost) implements Serializable {
+        Limits limits, Cost cost, Cache cache, Budget budget) implements Serializable {
 
     public record Input(
             List<String> paths,
@@ -63,4 +63,10 @@ public record EmbedpipeConfig(
             int maxRetryWaitS) implements Serializable {}
 
     public record Cost(double usdPerMillionTokens) implements Serializable {}
+
+    /** Content-addressed reuse of vectors: the previous table in the output, a shared table, interrupted runs. */
+    public record Cache(boolean enabled, String table) implements Serializable {}
+
+    /** Hard caps on what one run may spend; 0 means none. */
+    public record Budget(long maxTotalTokens, double maxCost) implements Serializable {}
 }

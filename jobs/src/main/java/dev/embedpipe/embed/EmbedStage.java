@@ -33,14 +33,23 @@ public final class EmbedStage extends StreamingIterator<EmbeddedChunk> implement
     private final Deque<EmbeddedChunk> ready = new ArrayDeque<>();
     private final Deque<InFlight> inFlight = new ArrayDeque<>();
     private final ExecutorService pool;
-    private Chunk pending; // read but did not fit the previous request
+    private final RequestPacker packer;
+    private final java.util.function.Consumer<List<EmbeddedChunk>> onRequestDone;
 
     private record InFlight(List<Chunk> chunks, Future<Embedder.EmbeddingBatch> result) {}
 
     public EmbedStage(Iterator<Chunk> chunks, Embedder.Session session, Embedder.RequestShape shape) {
+        this(chunks, session, shape, null);
+    }
+
+    /** @param onRequestDone sees each request's results as soon as they are in (the job checkpoints them), or null */
+    public EmbedStage(Iterator<Chunk> chunks, Embedder.Session session, Embedder.RequestShape shape,
+                      java.util.function.Consumer<List<EmbeddedChunk>> onRequestDone) {
+        this.onRequestDone = onRequestDone;
         this.chunks = chunks;
         this.session = session;
         this.shape = shape;
+        this.packer = new RequestPacker(chunks, shape.maxInputs(), shape.maxTokens());
         this.pool = shape.maxInFlight() > 1 ? Executors.newFixedThreadPool(shape.maxInFlight(), runnable -> {
             Thread thread = new Thread(runnable, "embedpipe-request");
             thread.setDaemon(true);
@@ -100,24 +109,8 @@ public final class EmbedStage extends StreamingIterator<EmbeddedChunk> implement
         }
     }
 
-    /** The next request: as many chunks as fit both the input and the token limits (at least one). */
     private List<Chunk> nextRequest() {
-        List<Chunk> request = new ArrayList<>();
-        long tokens = 0;
-        while (request.size() < shape.maxInputs()) {
-            Chunk next = pending != null ? pending : chunks.hasNext() ? chunks.next() : null;
-            pending = null;
-            if (next == null) {
-                break;
-            }
-            if (!request.isEmpty() && tokens + next.tokenCount() > shape.maxTokens()) {
-                pending = next;
-                break;
-            }
-            request.add(next);
-            tokens += next.tokenCount();
-        }
-        return request.isEmpty() ? null : request;
+        return packer.next();
     }
 
     private static List<Embedder.EmbeddingInput> inputs(List<Chunk> request) {
@@ -133,14 +126,19 @@ public final class EmbedStage extends StreamingIterator<EmbeddedChunk> implement
             throw new IllegalStateException("the embedder answered " + result.vectors().length + " results for "
                     + request.size() + " inputs");
         }
+        List<EmbeddedChunk> done = new ArrayList<>(request.size());
         for (int i = 0; i < request.size(); i++) {
             float[] vector = result.vectors()[i];
             Embedder.EmbeddingError error = result.errors()[i];
             if (vector == null && error == null) {
                 throw new IllegalStateException("the embedder returned neither a vector nor an error for input " + i);
             }
-            ready.add(new EmbeddedChunk(request.get(i), vector, vector == null ? error : null));
+            done.add(new EmbeddedChunk(request.get(i), vector, vector == null ? error : null));
         }
+        if (onRequestDone != null) {
+            onRequestDone.accept(done);
+        }
+        ready.addAll(done);
     }
 
     @Override

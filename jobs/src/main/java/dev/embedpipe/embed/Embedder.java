@@ -14,8 +14,11 @@ import java.util.List;
 public interface Embedder {
     ModelInfo model();
 
-    /** How {@link EmbedStage} packs and schedules this embedder's requests under this configuration. */
-    RequestShape shape(EmbedpipeConfig config);
+    /**
+     * How {@link EmbedStage} packs and schedules this embedder's requests under this configuration, when
+     * {@code concurrentTasks} tasks share the budgets.
+     */
+    RequestShape shape(EmbedpipeConfig config, int concurrentTasks);
 
     /** A task's session; {@code concurrentTasks} is how many tasks share the job's budgets at once. */
     Session openSession(EmbedpipeConfig config, int concurrentTasks);

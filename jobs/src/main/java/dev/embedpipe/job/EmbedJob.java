@@ -1,20 +1,23 @@
 package dev.embedpipe.job;
 
+import dev.embedpipe.chunk.Chunk;
 import dev.embedpipe.chunk.ChunkStage;
 import dev.embedpipe.chunk.Chunker;
 import dev.embedpipe.clean.Cleaner;
 import dev.embedpipe.config.EmbedpipeConfig;
-import dev.embedpipe.embed.EmbedStage;
 import dev.embedpipe.embed.Embedder;
 import dev.embedpipe.embed.EmbedderProvider;
 import dev.embedpipe.embed.EmbedderRegistry;
+import dev.embedpipe.embed.GroupEmbedStage;
+import dev.embedpipe.embed.HashGroup;
 import dev.embedpipe.embed.ModelInfo;
+import dev.embedpipe.embed.RequestPacker;
 import dev.embedpipe.read.Document;
 import dev.embedpipe.read.DuplicateIdFilter;
 import dev.embedpipe.read.FilteredCounter;
 import dev.embedpipe.read.FilteredTally;
-import dev.embedpipe.read.InputResolver.InputFile;
 import dev.embedpipe.read.InputResolver;
+import dev.embedpipe.read.InputResolver.InputFile;
 import dev.embedpipe.read.LineNumbers;
 import dev.embedpipe.read.RangeOpener;
 import dev.embedpipe.read.ReadRecord;
@@ -24,16 +27,21 @@ import dev.embedpipe.read.SourceSplit;
 import dev.embedpipe.read.SplitReader;
 import dev.embedpipe.read.SplitTally;
 import dev.embedpipe.tokenize.Tokenizers;
+import dev.embedpipe.write.CheckpointWriter;
 import dev.embedpipe.write.OutputCommitter;
 import dev.embedpipe.write.OutputSchemas;
-import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.HashPartitioner;
 import org.apache.spark.TaskContext;
+import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
+import org.apache.spark.util.TaskCompletionListener;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import scala.Tuple2;
@@ -42,12 +50,16 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.TreeMap;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.LongPredicate;
 
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.count;
@@ -56,15 +68,19 @@ import static org.apache.spark.sql.functions.sum;
 import static org.apache.spark.sql.functions.when;
 
 /**
- * The Spark wiring of {@code embedpipe embed}, and nothing else: the stages are plain Java iterators.
+ * The Spark wiring of {@code embedpipe embed} (and of {@code estimate}), and nothing else: the stages are plain
+ * Java iterators.
  * <ol>
  *   <li>read: one task per split streams lines once, parsing and cleaning them;</li>
  *   <li>spread: one shuffle sends documents by id hash to partitions sized for the cluster (one big .gz does not
  *       serialise the job), sorted so duplicate ids meet in input order;</li>
  *   <li>bookkeeping job: tallies and rejects (small) are collected and written;</li>
- *   <li>embed job: chunk, embed and write, reusing the shuffle output (the input is not read again);</li>
- *   <li>counts are read back from the written table, then the run is committed as a whole.</li>
+ *   <li>chunk, then group chunks by content hash together with the cache's vectors (one cogroup: a join, not a
+ *       lookup per row); cache hits are written as they are;</li>
+ *   <li>embed job: one request input per distinct missing text, checkpointed as it is paid for, written once;</li>
+ *   <li>the results are split into embeddings/ and errors/, counted, and the run is committed as a whole.</li>
  * </ol>
+ * Later jobs reuse the shuffle outputs of earlier ones: the input is read once and nothing is embedded twice.
  */
 public final class EmbedJob {
     private static final Logger LOG = LoggerFactory.getLogger(EmbedJob.class);
@@ -74,53 +90,86 @@ public final class EmbedJob {
 
     private EmbedJob() {}
 
+    /** What reading produced: the spread records and the small bookkeeping collected from them. */
+    record Read(JavaRDD<ReadRecord> spread, JavaRDD<ReadRecord> bookkeeping, List<ReadRecord> tallies,
+                Map<Integer, Long> rejectsPerFile, int partitions, long readMs) {}
+
+    static Read read(SparkSession spark, EmbedpipeConfig config, List<InputFile> files) {
+        long tRead = System.nanoTime();
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        List<SourceSplit> splits = InputResolver.splits(files, config.input().splitBytes());
+        int partitions = partitionCount(files, config.input().partitionBytes(), jsc.defaultParallelism());
+        EmbedpipeConfig cfg = config;
+        FaultInjection faults = new FaultInjection(spark.conf().get(FaultInjection.CONF_KEY, ""));
+        RangeOpener opener = new HadoopRangeOpener(new SerializableConf(spark.sparkContext().hadoopConfiguration()));
+        JavaRDD<ReadRecord> read = jsc.parallelize(splits, Math.max(1, splits.size()))
+                .flatMap(split -> {
+                    SplitReader reader = new SplitReader(split, opener,
+                            new RecordParser(cfg.input().idField(), cfg.input().textField()),
+                            new Cleaner(cfg.clean().steps(), cfg.clean().minChars()), cfg.input().maxLineBytes());
+                    TaskContext.get().addTaskCompletionListener((TaskCompletionListener) task -> reader.close()); // also on failure
+                    return faults.wrap("read", reader);
+                });
+        JavaRDD<ReadRecord> spread = read
+                .mapToPair(record -> new Tuple2<>(ShuffleKey.of(record, partitions), record))
+                .repartitionAndSortWithinPartitions(new ShuffleKey.ByPartitionField(partitions))
+                .values()
+                .mapPartitions(sorted -> new FilteredCounter(new DuplicateIdFilter(sorted, cfg.input().duplicateIds())));
+        JavaRDD<ReadRecord> bookkeeping = spread.filter(r -> !(r instanceof Document)).persist(StorageLevel.MEMORY_AND_DISK());
+        List<ReadRecord> tallies = bookkeeping.filter(r -> r instanceof SplitTally || r instanceof FilteredTally).collect();
+        Map<Integer, Long> rejectsPerFile = bookkeeping.filter(r -> r instanceof Reject)
+                .map(r -> ((Reject) r).fileIndex()).countByValue();
+        long readMs = (System.nanoTime() - tRead) / 1_000_000;
+        LOG.info("embedpipe: read {} file(s) in {} ms into {} partition(s); {} reject(s)", files.size(), readMs, partitions,
+                rejectsPerFile.values().stream().mapToLong(Long::longValue).sum());
+        return new Read(spread, bookkeeping, tallies, rejectsPerFile, partitions, readMs);
+    }
+
+    /**
+     * Chunks the documents and groups the chunks by content hash with the cache's vectors, into the same number of
+     * partitions: identical texts meet once, and cached ones carry their vector.
+     */
+    static JavaRDD<HashGroup> hashGroups(Read read, EmbedpipeConfig config, ModelInfo model,
+                                         JavaPairRDD<String, float[]> cache) {
+        EmbedpipeConfig cfg = config;
+        JavaPairRDD<String, Chunk> chunks = read.spread().filter(r -> r instanceof Document).map(r -> (Document) r)
+                .mapPartitionsToPair(documents -> {
+                    Chunker chunker = new Chunker(Tokenizers.get(model.tokenizer()), cfg.chunk().maxTokens(), cfg.chunk().overlapTokens());
+                    return mapped(new ChunkStage(documents, chunker), c -> new Tuple2<>(c.contentHash(), c.withoutTokenIds()));
+                });
+        return chunks.cogroup(cache, new HashPartitioner(read.partitions())).map(keyed -> {
+            List<Chunk> same = new ArrayList<>();
+            keyed._2()._1().forEach(same::add);
+            if (same.isEmpty()) {
+                return null; // a cached text this run does not have
+            }
+            same.sort(Comparator.comparing(Chunk::chunkId)); // the representative does not depend on shuffle order
+            Iterator<float[]> cached = keyed._2()._2().iterator();
+            return new HashGroup(keyed._1(), same, cached.hasNext() ? cached.next() : null);
+        }).filter(Objects::nonNull);
+    }
+
     public static RunReport run(SparkSession spark, EmbedpipeConfig config, List<InputFile> files) {
         long t0 = System.nanoTime();
         Instant startedAt = Instant.now();
         String runId = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC).format(startedAt)
                 + "-" + Integer.toHexString(ThreadLocalRandom.current().nextInt(1 << 24));
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        Configuration hadoop = spark.sparkContext().hadoopConfiguration();
         EmbedderProvider provider = EmbedderRegistry.get(config.embedder().provider());
         ModelInfo model = provider.modelInfo(config);
-        List<SourceSplit> splits = InputResolver.splits(files, config.input().splitBytes());
-        int partitions = partitionCount(files, config.input().partitionBytes(), jsc.defaultParallelism());
-        OutputCommitter committer = new OutputCommitter(config.output().path(), runId, hadoop);
+        OutputCommitter committer = new OutputCommitter(config.output().path(), runId, spark.sparkContext().hadoopConfiguration());
+        String output = committer.outputPath();
         String codec = config.output().compression().equals("none") ? "uncompressed" : config.output().compression();
-        LOG.info("embedpipe: run {}: {} input file(s), {} split(s), {} partition(s), provider {} model {}",
-                runId, files.size(), splits.size(), partitions, model.provider(), model.model());
+        LOG.info("embedpipe: run {}: {} input file(s), provider {} model {}", runId, files.size(), model.provider(), model.model());
 
         try {
-            // 1-2. read once and spread
-            EmbedpipeConfig cfg = config;
-            FaultInjection faults = new FaultInjection(spark.conf().get(FaultInjection.CONF_KEY, ""));
-            RangeOpener opener = new HadoopRangeOpener(new Configuration(hadoop));
-            JavaRDD<ReadRecord> read = jsc.parallelize(splits, Math.max(1, splits.size()))
-                    .flatMap(split -> {
-                        SplitReader reader = new SplitReader(split, opener,
-                                new RecordParser(cfg.input().idField(), cfg.input().textField()),
-                                new Cleaner(cfg.clean().steps(), cfg.clean().minChars()), cfg.input().maxLineBytes());
-                        TaskContext.get().addTaskCompletionListener((org.apache.spark.util.TaskCompletionListener) task -> reader.close()); // also on failure
-                        return faults.wrap("read", reader);
-                    });
-            JavaRDD<ReadRecord> spread = read
-                    .mapToPair(record -> new Tuple2<>(ShuffleKey.of(record, partitions), record))
-                    .repartitionAndSortWithinPartitions(new ShuffleKey.ByPartitionField(partitions))
-                    .values()
-                    .mapPartitions(sorted -> new FilteredCounter(new DuplicateIdFilter(sorted, cfg.input().duplicateIds())));
-
-            // 3. bookkeeping: tallies and rejects
-            long tRead = System.nanoTime();
-            JavaRDD<ReadRecord> bookkeeping = spread.filter(r -> !(r instanceof Document)).persist(StorageLevel.MEMORY_AND_DISK());
-            List<ReadRecord> tallies = bookkeeping.filter(r -> r instanceof SplitTally || r instanceof FilteredTally).collect();
-            Map<Integer, Long> rejectsPerFile = bookkeeping.filter(r -> r instanceof Reject)
-                    .map(r -> ((Reject) r).fileIndex()).countByValue();
-            long readMs = (System.nanoTime() - tRead) / 1_000_000;
-            LineNumbers lineNumbers = LineNumbers.fromTallies(tallies.stream()
+            // 1-3. read once, spread, bookkeeping
+            Read read = read(spark, config, files);
+            LineNumbers lineNumbers = LineNumbers.fromTallies(read.tallies().stream()
                     .filter(r -> r instanceof SplitTally).map(r -> (SplitTally) r).toList());
-            long totalRejects = rejectsPerFile.values().stream().mapToLong(Long::longValue).sum();
-            int rejectFiles = (int) Math.max(1, Math.min(partitions, (totalRejects + REJECT_ROWS_PER_FILE - 1) / REJECT_ROWS_PER_FILE));
-            JavaRDD<Row> rejectRows = bookkeeping.filter(r -> r instanceof Reject).map(r -> {
+            long totalRejects = read.rejectsPerFile().values().stream().mapToLong(Long::longValue).sum();
+            int rejectFiles = (int) Math.max(1, Math.min(read.partitions(), (totalRejects + REJECT_ROWS_PER_FILE - 1) / REJECT_ROWS_PER_FILE));
+            JavaRDD<Row> rejectRows = read.bookkeeping().filter(r -> r instanceof Reject).map(r -> {
                 Reject reject = (Reject) r;
                 return OutputSchemas.rejectRow(reject.sourceFile(), reject.byteOffset(), lineNumbers.lineNumber(reject),
                         reject.reason(), reject.excerpt());
@@ -128,72 +177,205 @@ public final class EmbedJob {
             spark.createDataFrame(rejectRows, OutputSchemas.REJECTS).coalesce(rejectFiles)
                     .sortWithinPartitions("source_file", "byte_offset")
                     .write().option("compression", codec).parquet(committer.stagingTable("rejects"));
-            bookkeeping.unpersist(false);
-            LOG.info("embedpipe: read {} file(s) in {} ms; {} reject(s)", files.size(), readMs, totalRejects);
+            read.bookkeeping().unpersist(false);
 
-            // 4. chunk, embed, write
+            // 4. chunk and look up the cache; hits are written as they are
             long tEmbed = System.nanoTime();
-            int concurrentTasks = Math.max(1, Math.min(jsc.defaultParallelism(), partitions));
+            int concurrentTasks = Math.max(1, Math.min(jsc.defaultParallelism(), read.partitions()));
+            JavaRDD<HashGroup> groups = hashGroups(read, config, model, EmbeddingCache.load(spark, config, model, output));
+            String hitsPath = committer.stagingTable("_results/cache");
+            spark.createDataFrame(groups.filter(HashGroup::hit).flatMap(g -> g.chunks().stream()
+                            .map(c -> OutputSchemas.resultRow(c, g.cached(), null, OutputSchemas.FROM_CACHE, model)).iterator()),
+                    OutputSchemas.RESULTS).write().option("compression", codec).parquet(hitsPath);
+
+            // 5. embed what the cache missed, within the budget
+            long[] allowances = allowances(groups, config, read.partitions());
             RequestStatsAccumulator requestStats = new RequestStatsAccumulator();
             spark.sparkContext().register(requestStats, "embedpipe.requests");
-            boolean failsPerItem = provider.failsPerItem();
-            JavaRDD<Row> rows = spread.filter(r -> r instanceof Document).map(r -> (Document) r)
-                    .mapPartitions(documents -> {
-                        Chunker chunker = new Chunker(Tokenizers.get(model.tokenizer()), cfg.chunk().maxTokens(), cfg.chunk().overlapTokens());
-                        Embedder embedder = EmbedderRegistry.get(cfg.embedder().provider()).embedder(cfg);
-                        Embedder.Session session = embedder.openSession(cfg, concurrentTasks);
-                        EmbedStage embedded = new EmbedStage(new ChunkStage(documents, chunker), session, embedder.shape(cfg));
-                        TaskContext.get().addTaskCompletionListener((org.apache.spark.util.TaskCompletionListener) task -> {
-                            embedded.close();
-                            requestStats.add(session.stats());
-                            session.close();
-                        });
-                        return faults.wrap("embed", mapped(embedded, e -> failsPerItem
-                                ? OutputSchemas.resultRow(e, model) : OutputSchemas.embeddingRow(e, model)));
-                    });
-            if (failsPerItem) {
-                // Embedded once into one results table, then split by reading it back: no API call is repeated.
-                spark.createDataFrame(rows, OutputSchemas.RESULTS)
-                        .write().option("compression", codec).parquet(committer.stagingTable("_results"));
-                Dataset<Row> results = spark.read().parquet(committer.stagingTable("_results"));
-                results.filter(col("error_class").isNull()).select(columns(OutputSchemas.EMBEDDINGS))
-                        .write().option("compression", codec).parquet(committer.stagingTable("embeddings"));
-                results.filter(col("error_class").isNotNull()).select(columns(OutputSchemas.ERRORS))
-                        .coalesce(1).write().option("compression", codec).parquet(committer.stagingTable("errors"));
-            } else {
-                spark.createDataFrame(rows, OutputSchemas.EMBEDDINGS)
-                        .write().option("compression", codec).parquet(committer.stagingTable("embeddings"));
-                spark.createDataFrame(List.of(), OutputSchemas.ERRORS)
-                        .write().option("compression", codec).parquet(committer.stagingTable("errors"));
-            }
+            JavaRDD<Row> embeddedRows = embedMisses(spark, groups, config, model, output, concurrentTasks, allowances, requestStats);
+            String embeddedPath = committer.stagingTable("_results/embedded");
+            spark.createDataFrame(embeddedRows, OutputSchemas.RESULTS).write().option("compression", codec).parquet(embeddedPath);
+
+            // 6. split into the output tables, extend the shared cache, count
+            Dataset<Row> results = spark.read().schema(OutputSchemas.RESULTS).parquet(hitsPath, embeddedPath);
+            results.filter(col("origin").notEqual(OutputSchemas.ERROR)).select(columns(OutputSchemas.EMBEDDINGS))
+                    .write().option("compression", codec).parquet(committer.stagingTable("embeddings"));
+            results.filter(col("origin").equalTo(OutputSchemas.ERROR)).select(columns(OutputSchemas.ERRORS))
+                    .coalesce(1).write().option("compression", codec).parquet(committer.stagingTable("errors"));
+            EmbeddingCache.extend(results.filter(col("origin").equalTo(OutputSchemas.EMBEDDED)), config, runId, codec);
             long embedMs = (System.nanoTime() - tEmbed) / 1_000_000;
 
-            // 5. count from what was written, then commit
+            List<Row> perFile = results.groupBy("source_file").agg(count(lit(1)), sum("token_count"),
+                    sum(when(col("chunk_index").equalTo(0), 1).otherwise(0)),
+                    sum(when(col("origin").equalTo(OutputSchemas.ERROR), 1).otherwise(0)),
+                    sum(when(col("origin").isin(OutputSchemas.FROM_CACHE, OutputSchemas.REUSED), 1).otherwise(0)),
+                    sum(when(col("error_class").equalTo("budget_exhausted"), 1).otherwise(0))).collectAsList();
+            Map<Integer, Counts> counts = countsPerFile(files, read.tallies(), read.rejectsPerFile(), perFile);
+            long unsent = perFile.stream().mapToLong(r -> r.getLong(6)).sum();
             Dataset<Row> written = spark.read().parquet(committer.stagingTable("embeddings"));
-            Dataset<Row> errors = spark.read().parquet(committer.stagingTable("errors"));
-            List<Row> perFile = written.select(col("source_file"), col("token_count"), col("chunk_index"), lit(0).as("errored"))
-                    .unionByName(errors.select(col("source_file"), col("token_count"), col("chunk_index"), lit(1).as("errored")))
-                    .groupBy("source_file")
-                    .agg(count(lit(1)), sum("token_count"), sum(when(col("chunk_index").equalTo(0), 1).otherwise(0)), sum("errored"))
-                    .collectAsList();
             int parquetFiles = written.inputFiles().length;
-            Map<Integer, Counts> counts = countsPerFile(files, tallies, rejectsPerFile, perFile);
             ModelInfo recorded = model.dimensions() > 0 || written.isEmpty() ? model
                     : new ModelInfo(model.provider(), model.model(), written.first().getInt(written.schema().fieldIndex("dimensions")),
                     model.tokenizer(), model.maxInputTokens(), model.modelLocation());
 
             long wallMs = (System.nanoTime() - t0) / 1_000_000;
-            RunReport report = new RunReport(runId, startedAt, committer.outputPath(), config, recorded, files, counts,
-                    parquetFiles, partitions, spark.sparkContext().master(), spark.sparkContext().applicationId(),
-                    readMs, embedMs, wallMs, requestStats.value());
+            RunReport report = new RunReport(runId, startedAt, output, config, recorded, files, counts,
+                    parquetFiles, read.partitions(), spark.sparkContext().master(), spark.sparkContext().applicationId(),
+                    read.readMs(), embedMs, wallMs, requestStats.value(), unsent);
             long tCommit = System.nanoTime();
             committer.commit(report.manifestJson(Instant.now()));
-            LOG.info("embedpipe: committed {} in {} ms", committer.outputPath(), (System.nanoTime() - tCommit) / 1_000_000);
+            LOG.info("embedpipe: committed {} in {} ms", output, (System.nanoTime() - tCommit) / 1_000_000);
             return report;
         } catch (RuntimeException e) {
             committer.abort();
             throw e;
         }
+    }
+
+    /**
+     * Embeds the groups the cache missed, one task per partition: one request input per distinct text, vectors
+     * checkpointed under {@code output} as they are paid for, request statistics into {@code requestStats}.
+     */
+    static JavaRDD<Row> embedMisses(SparkSession spark, JavaRDD<HashGroup> groups, EmbedpipeConfig config, ModelInfo model,
+                                    String output, int concurrentTasks, long[] allowances, RequestStatsAccumulator requestStats) {
+        EmbedpipeConfig cfg = config;
+        SerializableConf conf = new SerializableConf(spark.sparkContext().hadoopConfiguration());
+        FaultInjection faults = new FaultInjection(spark.conf().get(FaultInjection.CONF_KEY, ""));
+        return groups.filter(g -> !g.hit()).mapPartitions(misses -> {
+            TaskContext task = TaskContext.get();
+            Embedder embedder = EmbedderRegistry.get(cfg.embedder().provider()).embedder(cfg);
+            Embedder.Session session = embedder.openSession(cfg, concurrentTasks);
+            CheckpointWriter checkpoint = new CheckpointWriter(output, String.format("part-%05d-attempt-%d-stage-%d-%d",
+                    task.partitionId(), task.attemptNumber(), task.stageId(), task.stageAttemptNumber()), model, conf.get(),
+                    EmbedderRegistry.get(cfg.embedder().provider()).failsPerItem());
+            GroupEmbedStage stage = new GroupEmbedStage(misses, session, embedder.shape(cfg, concurrentTasks),
+                    allowances == null ? null : new Allowance(allowances[task.partitionId()]), request -> {
+                        for (var done : request) {
+                            if (!done.failed()) {
+                                checkpoint.append(done.chunk().contentHash(), done.vector());
+                            }
+                        }
+                        checkpoint.requestDone();
+                    });
+            task.addTaskCompletionListener((TaskCompletionListener) done -> {
+                stage.close();
+                checkpoint.close(); // also when the task fails: what was paid for is kept
+                requestStats.add(session.stats());
+                session.close();
+            });
+            return faults.wrap("embed", mapped(stage, r -> {
+                String origin = switch (r.origin()) {
+                    case EMBEDDED -> OutputSchemas.EMBEDDED;
+                    case REUSED -> OutputSchemas.REUSED;
+                    case ERROR -> OutputSchemas.ERROR;
+                };
+                return OutputSchemas.resultRow(r.chunk(), r.vector(), r.error(), origin, model);
+            }));
+        });
+    }
+
+    /**
+     * Token allowances per partition when the run has a cap: the cap is handed out to partitions in order, each
+     * getting what its missing texts need until the cap is spent. Null when there is no cap.
+     */
+    private static long[] allowances(JavaRDD<HashGroup> groups, EmbedpipeConfig config, int partitions) {
+        long cap = tokenCap(config);
+        if (cap <= 0) {
+            return null;
+        }
+        List<Tuple2<Integer, Long>> needs = groups.filter(g -> !g.hit()).mapPartitionsWithIndex((index, it) -> {
+            long tokens = 0;
+            while (it.hasNext()) {
+                tokens += it.next().representative().tokenCount();
+            }
+            return List.of(new Tuple2<>(index, tokens)).iterator();
+        }, false).collect();
+        long[] allowances = new long[partitions];
+        long left = cap;
+        List<Tuple2<Integer, Long>> inOrder = new ArrayList<>(needs);
+        inOrder.sort((a, b) -> Integer.compare(a._1(), b._1()));
+        for (Tuple2<Integer, Long> need : inOrder) {
+            long give = Math.min(left, need._2());
+            allowances[need._1()] = give;
+            left -= give;
+        }
+        LOG.info("embedpipe: budget of {} tokens for {} needed", cap, needs.stream().mapToLong(Tuple2::_2).sum());
+        return allowances;
+    }
+
+    /** The run's token cap from budget.max_total_tokens and budget.max_cost (the tighter one), 0 for none. */
+    static long tokenCap(EmbedpipeConfig config) {
+        long cap = config.budget().maxTotalTokens();
+        if (config.budget().maxCost() > 0) {
+            long byCost = (long) Math.floor(config.budget().maxCost() / config.cost().usdPerMillionTokens() * 1_000_000);
+            cap = cap == 0 ? byCost : Math.min(cap, byCost);
+        }
+        return cap;
+    }
+
+    /** Lets chunks through while their tokens fit what is left of a partition's allowance. */
+    static final class Allowance implements LongPredicate {
+        private long left;
+
+        Allowance(long tokens) {
+            this.left = tokens;
+        }
+
+        @Override
+        public boolean test(long tokens) {
+            if (tokens > left) {
+                left = 0; // stop here: later, smaller chunks would break the partition's order of work
+                return false;
+            }
+            left -= tokens;
+            return true;
+        }
+    }
+
+    /** What {@code embedpipe estimate} prints: exact tokens and requests for the texts the cache misses. */
+    public record Estimate(long chunks, long cacheHits, long distinctToEmbed, long tokens, long requests, int partitions) {}
+
+    public static Estimate estimate(SparkSession spark, EmbedpipeConfig config, List<InputFile> files) {
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        EmbedderProvider provider = EmbedderRegistry.get(config.embedder().provider());
+        ModelInfo model = provider.modelInfo(config);
+        String output = config.output().path().isBlank() ? null
+                : new OutputCommitter(config.output().path(), "estimate", spark.sparkContext().hadoopConfiguration()).outputPath();
+        Read read = read(spark, config, files);
+        int concurrentTasks = Math.max(1, Math.min(jsc.defaultParallelism(), read.partitions()));
+        JavaRDD<HashGroup> groups = hashGroups(read, config, model, EmbeddingCache.load(spark, config, model, output));
+        EmbedpipeConfig cfg = config;
+        List<long[]> parts = groups.mapPartitions(it -> {
+            long chunks = 0;
+            long hits = 0;
+            List<Chunk> toEmbed = new ArrayList<>();
+            long tokens = 0;
+            while (it.hasNext()) {
+                HashGroup g = it.next();
+                chunks += g.chunks().size();
+                if (g.hit()) {
+                    hits += g.chunks().size();
+                } else {
+                    hits += g.chunks().size() - 1; // the group's other chunks reuse the one vector
+                    toEmbed.add(g.representative());
+                    tokens += g.representative().tokenCount();
+                }
+            }
+            Embedder.RequestShape shape = EmbedderRegistry.get(cfg.embedder().provider()).embedder(cfg).shape(cfg, concurrentTasks);
+            RequestPacker packer = new RequestPacker(toEmbed.iterator(), shape.maxInputs(), shape.maxTokens());
+            long requests = 0;
+            while (packer.next() != null) {
+                requests++;
+            }
+            return List.of(new long[] {chunks, hits, toEmbed.size(), tokens, requests}).iterator();
+        }).collect();
+        long[] total = new long[5];
+        for (long[] p : parts) {
+            for (int i = 0; i < total.length; i++) {
+                total[i] += p[i];
+            }
+        }
+        return new Estimate(total[0], total[1], total[2], total[3], total[4], read.partitions());
     }
 
     /** Enough partitions to fill every task slot, and more when the input is large, so files stay moderate. */
@@ -207,7 +389,7 @@ public final class EmbedJob {
     }
 
     private static Map<Integer, Counts> countsPerFile(List<InputFile> files, List<ReadRecord> tallies,
-                                                      Map<Integer, Long> rejectsPerFile, List<Row> written) {
+                                                      Map<Integer, Long> rejectsPerFile, List<Row> results) {
         Map<Integer, Counts> counts = new TreeMap<>();
         Map<String, Integer> indexByPath = new HashMap<>();
         for (InputFile file : files) {
@@ -224,20 +406,23 @@ public final class EmbedJob {
             }
         }
         rejectsPerFile.forEach((file, n) -> counts.get(file).rejected += n);
-        for (Row row : written) {
+        for (Row row : results) {
             Counts c = counts.get(indexByPath.get(row.getString(0)));
-            c.chunks += row.getLong(1);
-            c.errored += row.getLong(4);
-            c.embedded += row.getLong(1) - row.getLong(4);
+            long chunks = row.getLong(1);
+            long errored = row.getLong(4);
+            long cached = row.getLong(5);
+            c.chunks += chunks;
+            c.errored += errored;
+            c.cached += cached;
+            c.embedded += chunks - errored - cached;
             c.tokens += row.isNullAt(2) ? 0 : row.getLong(2);
             c.chunked += row.getLong(3);
         }
         return counts;
     }
 
-    private static org.apache.spark.sql.Column[] columns(org.apache.spark.sql.types.StructType schema) {
-        return java.util.Arrays.stream(schema.fieldNames()).map(org.apache.spark.sql.functions::col)
-                .toArray(org.apache.spark.sql.Column[]::new);
+    private static Column[] columns(StructType schema) {
+        return Arrays.stream(schema.fieldNames()).map(org.apache.spark.sql.functions::col).toArray(Column[]::new);
     }
 
     private static <A, B> Iterator<B> mapped(Iterator<A> in, java.util.function.Function<A, B> f) {
@@ -253,5 +438,4 @@ public final class EmbedJob {
             }
         };
     }
-
 }

@@ -38,11 +38,13 @@ public final class RunReport {
     private final long embedMs;
     private final long wallMs;
     private final RequestStats requests;
+    private final long unsent;
 
     RunReport(String runId, Instant startedAt, String output, EmbedpipeConfig config, ModelInfo model,
               List<InputFile> files, Map<Integer, Counts> perFile, int parquetFiles, int partitions, String master,
-              String applicationId, long readMs, long embedMs, long wallMs, RequestStats requests) {
+              String applicationId, long readMs, long embedMs, long wallMs, RequestStats requests, long unsent) {
         this.requests = requests;
+        this.unsent = unsent;
         this.runId = runId;
         this.startedAt = startedAt;
         this.output = output;
@@ -81,6 +83,9 @@ public final class RunReport {
         List<String> breaches = new java.util.ArrayList<>();
         check(breaches, "quality.max_reject_ratio", rejectRatio(), config.quality().maxRejectRatio());
         check(breaches, "quality.max_error_ratio", errorRatio(), config.quality().maxErrorRatio());
+        if (unsent > 0) {
+            breaches.add(String.format("budget: %,d chunks not sent, the budget was spent (errors/ budget_exhausted; rerun to continue)", unsent));
+        }
         return breaches;
     }
 
@@ -94,11 +99,15 @@ public final class RunReport {
         return totals.lines() == 0 ? 0 : (double) totals.rejected() / totals.lines();
     }
 
+    /** Chunks that failed to embed; chunks not sent for the budget are not failures. */
     double errorRatio() {
-        return totals.chunks() == 0 ? 0 : (double) totals.errored() / totals.chunks();
+        return totals.chunks() == 0 ? 0 : (double) (totals.errored() - unsent) / totals.chunks();
     }
 
     public String status() {
+        if (unsent > 0) {
+            return "budget_exhausted";
+        }
         return thresholdBreaches().isEmpty() ? "succeeded" : "over_threshold";
     }
 
@@ -120,11 +129,11 @@ public final class RunReport {
                 embedpipe: run %s %s -> %s
                   documents read %,d  filtered %,d  rejected %,d  skipped lines %,d
                   chunks %,d  tokens %,d  rows written %,d (%d parquet file%s)
-                  errored %,d  requests %,d  tokens sent %,d  est. cost $%.4f
+                  cached %,d  errored %,d  requests %,d  tokens sent %,d  est. cost $%.4f
                   wall time %.1f s  (embed stage %.1f s, %.1f chunks/s)%s""",
                 runId, status().replace('_', ' '), output, totals.documents(), totals.filtered(), totals.rejected(), totals.skipped(),
                 totals.chunks(), totals.tokens(), totals.embedded(), parquetFiles, parquetFiles == 1 ? "" : "s",
-                totals.errored(), requests.requests, requests.tokensSent, estimatedCost(),
+                totals.cached(), totals.errored(), requests.requests, requests.tokensSent, estimatedCost(),
                 wallMs / 1000.0, embedMs / 1000.0, chunksPerSecond(),
                 totals.reconciles() ? "" : "\n  WARNING: counts do not reconcile, see manifest.json")
                 + thresholdBreaches().stream().map(b -> "\n  OVER THRESHOLD " + b).collect(java.util.stream.Collectors.joining());

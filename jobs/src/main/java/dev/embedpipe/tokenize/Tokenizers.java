@@ -23,7 +23,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class Tokenizers {
     private static final Logger LOG = LoggerFactory.getLogger(Tokenizers.class);
     private static final Map<TokenizerSpec, TextTokenizer> BY_SPEC = new ConcurrentHashMap<>();
-    private static final AtomicInteger CREATED = new AtomicInteger();
+    private static final Map<TokenizerSpec, AtomicInteger> CREATED = new ConcurrentHashMap<>();
 
     static {
         DjlOffline.ensure();
@@ -37,9 +37,10 @@ public final class Tokenizers {
         return BY_SPEC.computeIfAbsent(spec, Tokenizers::create);
     }
 
-    /** How many tokenizers this JVM has created (one per spec when sharing works). */
-    public static int createdInThisJvm() {
-        return CREATED.get();
+    /** How many tokenizers for this spec this JVM has created (one when sharing works). */
+    public static int createdInThisJvm(TokenizerSpec spec) {
+        AtomicInteger n = CREATED.get(spec);
+        return n == null ? 0 : n.get();
     }
 
     private static TextTokenizer create(TokenizerSpec spec) {
@@ -56,7 +57,7 @@ public final class Tokenizers {
             HuggingFaceTokenizer hf = HuggingFaceTokenizer.newInstance(in, options);
             String sha = HexFormat.of().formatHex(Hashing.sha256().digest(json));
             TextTokenizer tokenizer = new TextTokenizer(spec, hf, sha);
-            int n = CREATED.incrementAndGet();
+            int n = CREATED.computeIfAbsent(spec, k -> new AtomicInteger()).incrementAndGet();
             LOG.info("embedpipe: created tokenizer {} in JVM {} (#{} in this JVM, {} ms)", spec.name(),
                     ProcessHandle.current().pid(), n, (System.nanoTime() - t0) / 1_000_000);
             return tokenizer;

@@ -48,6 +48,9 @@ public final class OutputCommitter {
             Path old = new Path(staging, "_previous");
             fs.mkdirs(old);
             for (String table : TABLES) {
+                if (!fs.exists(new Path(staging, table))) {
+                    continue; // a redrive rewrites some tables and keeps the others
+                }
                 Path live = new Path(output, table);
                 if (fs.exists(live) && !fs.rename(live, new Path(old, table))) {
                     throw new IOException("cannot move the previous " + live + " aside");
@@ -66,6 +69,7 @@ public final class OutputCommitter {
                 throw new IOException("cannot move the manifest into " + liveManifest);
             }
             removeStaleStaging();
+            fs.delete(new Path(output, CheckpointWriter.FOLDER), true); // all in the committed table now
         } catch (IOException e) {
             throw new UncheckedIOException("committing " + output + " failed", e);
         }

@@ -1,6 +1,6 @@
 package dev.embedpipe.write;
 
-import dev.embedpipe.embed.EmbeddedChunk;
+import dev.embedpipe.embed.Embedder;
 import dev.embedpipe.embed.ModelInfo;
 import dev.embedpipe.chunk.Chunk;
 import org.apache.spark.sql.Row;
@@ -36,13 +36,18 @@ public final class OutputSchemas {
             .add("reason", DataTypes.StringType, false)
             .add("excerpt", DataTypes.StringType, false);
 
+    /** Chunks without a vector, with what a redrive needs to send them again. */
     public static final StructType ERRORS = new StructType()
             .add("chunk_id", DataTypes.StringType, false)
             .add("doc_id", DataTypes.StringType, false)
             .add("chunk_index", DataTypes.IntegerType, false)
-            .add("source_file", DataTypes.StringType, false)
+            .add("text", DataTypes.StringType, false)
             .add("token_count", DataTypes.IntegerType, false)
+            .add("char_start", DataTypes.IntegerType, false)
+            .add("char_end", DataTypes.IntegerType, false)
             .add("content_hash", DataTypes.StringType, false)
+            .add("source_file", DataTypes.StringType, false)
+            .add("metadata", DataTypes.StringType, false)
             .add("error_class", DataTypes.StringType, false)
             .add("http_status", DataTypes.IntegerType, false)
             .add("attempts", DataTypes.IntegerType, false)
@@ -52,9 +57,15 @@ public final class OutputSchemas {
             .add("provider", DataTypes.StringType, false)
             .add("model", DataTypes.StringType, false);
 
+    /** Where a chunk's vector came from, in the results table. */
+    public static final String FROM_CACHE = "cache";
+    public static final String REUSED = "reused";
+    public static final String EMBEDDED = "embedded";
+    public static final String ERROR = "error";
+
     /**
-     * What a remote embed stage writes once (every chunk, with a vector or an error) before the driver splits it
-     * into embeddings/ and errors/ by reading it back: the API is called once per chunk, never per output table.
+     * What the embed stage writes once (every chunk, with a vector or an error, and where it came from) before the
+     * driver splits it into embeddings/ and errors/ by reading it back: no chunk is sent twice for two tables.
      */
     public static final StructType RESULTS = resultsSchema();
 
@@ -63,7 +74,8 @@ public final class OutputSchemas {
         for (var field : EMBEDDINGS.fields()) {
             results = results.add(field.name(), field.dataType(), !field.name().equals("chunk_id") && !field.name().equals("doc_id"));
         }
-        return results.add("error_class", DataTypes.StringType, true)
+        return results.add("origin", DataTypes.StringType, false)
+                .add("error_class", DataTypes.StringType, true)
                 .add("http_status", DataTypes.IntegerType, true)
                 .add("attempts", DataTypes.IntegerType, true)
                 .add("request_id", DataTypes.StringType, true)
@@ -71,21 +83,12 @@ public final class OutputSchemas {
                 .add("message", DataTypes.StringType, true);
     }
 
-    public static Row resultRow(EmbeddedChunk embedded, ModelInfo model) {
-        Chunk c = embedded.chunk();
-        var e = embedded.error();
+    public static Row resultRow(Chunk c, float[] vector, Embedder.EmbeddingError e, String origin, ModelInfo model) {
         return RowFactory.create(c.chunkId(), c.docId(), c.chunkIndex(), c.text(), c.tokenCount(), c.charStart(),
-                c.charEnd(), c.contentHash(), embedded.vector(), model.provider(), model.model(),
-                model.tokenizer().name(), embedded.vector() == null ? null : embedded.vector().length, c.sourceFile(), c.metadata(),
+                c.charEnd(), c.contentHash(), vector, model.provider(), model.model(),
+                model.tokenizer().name(), vector == null ? null : vector.length, c.sourceFile(), c.metadata(), origin,
                 e == null ? null : e.errorClass(), e == null ? null : e.httpStatus(), e == null ? null : e.attempts(),
                 e == null ? null : e.requestId(), e == null ? null : e.retriable(), e == null ? null : e.message());
-    }
-
-    public static Row embeddingRow(EmbeddedChunk embedded, ModelInfo model) {
-        Chunk c = embedded.chunk();
-        return RowFactory.create(c.chunkId(), c.docId(), c.chunkIndex(), c.text(), c.tokenCount(), c.charStart(),
-                c.charEnd(), c.contentHash(), embedded.vector(), model.provider(), model.model(),
-                model.tokenizer().name(), embedded.vector().length, c.sourceFile(), c.metadata());
     }
 
     public static Row rejectRow(String sourceFile, long byteOffset, long lineNumber, String reason, String excerpt) {

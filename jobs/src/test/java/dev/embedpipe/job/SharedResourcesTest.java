@@ -57,7 +57,7 @@ class SharedResourcesTest extends JavaDatasetSuiteBase implements Serializable {
                 String tokenizer = Integer.toHexString(System.identityHashCode(Tokenizers.get(model.tokenizer())));
                 String session = Integer.toHexString(System.identityHashCode(
                         EmbedderRegistry.get("local-onnx").embedder(config)));
-                return List.of(tokenizer + "/" + session + "/" + Tokenizers.createdInThisJvm() + "/" + OnnxSessions.createdInThisJvm()).iterator();
+                return List.of(tokenizer + "/" + session + "/" + Tokenizers.createdInThisJvm(model.tokenizer()) + "/" + OnnxSessions.createdInThisJvm()).iterator();
             }).collect());
         }
         assertThat(seen).as("48 tasks saw one tokenizer and one session, each created once").hasSize(1);

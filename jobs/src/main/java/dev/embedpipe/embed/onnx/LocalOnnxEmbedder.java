@@ -40,7 +40,7 @@ public final class LocalOnnxEmbedder implements Embedder, AutoCloseable {
     }
 
     @Override
-    public RequestShape shape(EmbedpipeConfig config) {
+    public RequestShape shape(EmbedpipeConfig config, int concurrentTasks) {
         return new RequestShape(config.embedder().batchSize(), Long.MAX_VALUE, 1, true);
     }
 

@@ -52,19 +52,24 @@ public final class RemoteEmbedder implements Embedder {
     }
 
     @Override
-    public RequestShape shape(EmbedpipeConfig config) {
-        return new RequestShape(config.limits().maxInputsPerRequest(), config.limits().maxTokensPerRequest(),
+    public RequestShape shape(EmbedpipeConfig config, int concurrentTasks) {
+        // A request never carries more tokens than the task's token burst, or it could never pass the bucket.
+        long burst = throttle(config, concurrentTasks).maxTokensPerRequest();
+        return new RequestShape(config.limits().maxInputsPerRequest(), Math.min(config.limits().maxTokensPerRequest(), burst),
                 config.limits().maxInFlight(), false);
+    }
+
+    private static Throttle throttle(EmbedpipeConfig config, int concurrentTasks) {
+        EmbedpipeConfig.Limits limits = config.limits();
+        int share = Math.max(1, concurrentTasks);
+        return new Throttle(ceilDiv(limits.requestsPerMinute(), share), ceilDiv(limits.tokensPerMinute(), share),
+                Duration.ofSeconds(limits.windowSeconds()));
     }
 
     /** The task's budgets are the job's divided by the tasks that run at once. */
     @Override
     public Session openSession(EmbedpipeConfig config, int concurrentTasks) {
-        EmbedpipeConfig.Limits limits = config.limits();
-        int share = Math.max(1, concurrentTasks);
-        Throttle throttle = new Throttle(ceilDiv(limits.requestsPerMinute(), share), ceilDiv(limits.tokensPerMinute(), share),
-                Duration.ofSeconds(limits.windowSeconds()));
-        return new RemoteSession(config, throttle);
+        return new RemoteSession(config, throttle(config, concurrentTasks));
     }
 
     private static long ceilDiv(long total, int parts) {

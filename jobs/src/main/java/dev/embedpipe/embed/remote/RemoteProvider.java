@@ -73,7 +73,8 @@ abstract class RemoteProvider implements EmbedderProvider {
         EmbedpipeConfig.Embedder filled = new EmbedpipeConfig.Embedder(e.provider(), e.batchSize(), e.threadsPerTask(),
                 e.modelPath(), e.tokenizerPath(), baseUrl(e), model(e), e.dimensions(), e.encodingFormat(), e.apiVersion(),
                 e.apiKeyEnv(), e.apiKeyFile(), e.headers());
-        return new EmbedpipeConfig(c.input(), c.output(), c.spark(), c.clean(), c.chunk(), c.quality(), filled, c.limits(), c.cost());
+        return new EmbedpipeConfig(c.input(), c.output(), c.spark(), c.clean(), c.chunk(), c.quality(), filled, c.limits(), c.cost(),
+                c.cache(), c.budget());
     }
 
     private String baseUrl(EmbedpipeConfig.Embedder e) {

@@ -122,7 +122,7 @@ class PrismContractTest {
         }
         List<EmbeddedChunk> out = new ArrayList<>();
         try (Embedder.Session session = embedder.openSession(config, 1);
-             EmbedStage stage = new EmbedStage(chunks.iterator(), session, embedder.shape(config))) {
+             EmbedStage stage = new EmbedStage(chunks.iterator(), session, embedder.shape(config, 1))) {
             stage.forEachRemaining(out::add);
         }
         assertThat(out).allSatisfy(e -> assertThat(e.error()).as("no error through the validating proxy").isNull());

@@ -77,7 +77,7 @@ class RemoteEmbedderTest {
         Embedder embedder = EmbedderRegistry.get(config.embedder().provider()).embedder(config);
         List<EmbeddedChunk> out = new ArrayList<>();
         try (Embedder.Session session = embedder.openSession(config, 1);
-             EmbedStage stage = new EmbedStage(chunks.iterator(), session, embedder.shape(config))) {
+             EmbedStage stage = new EmbedStage(chunks.iterator(), session, embedder.shape(config, 1))) {
             stage.forEachRemaining(out::add);
         }
         Set<String> seen = new HashSet<>();

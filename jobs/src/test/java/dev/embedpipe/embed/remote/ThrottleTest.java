@@ -49,7 +49,7 @@ class ThrottleTest {
         for (String task : List.of("a", "b")) {
             Thread thread = new Thread(() -> {
                 try (Embedder.Session session = embedder.openSession(config, 2);
-                     EmbedStage stage = new EmbedStage(chunks(task, chunksPerTask).iterator(), session, embedder.shape(config))) {
+                     EmbedStage stage = new EmbedStage(chunks(task, chunksPerTask).iterator(), session, embedder.shape(config, 2))) {
                     stage.forEachRemaining(e -> failures.addAndGet(e.failed() ? 1 : 0));
                 }
             });

@@ -1,0 +1,59 @@
+package dev.embedpipe.cli;
+
+import dev.embedpipe.config.ConfigException;
+import dev.embedpipe.config.EmbedpipeConfig;
+import dev.embedpipe.job.EmbedJob;
+import dev.embedpipe.read.InputResolver;
+import org.apache.spark.SparkConf;
+import org.apache.spark.deploy.SparkHadoopUtil;
+import org.apache.spark.sql.SparkSession;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+
+import java.util.List;
+import java.util.concurrent.Callable;
+
+@Command(name = "estimate", mixinStandardHelpOptions = true,
+        description = {"Reads, cleans, chunks and tokenizes exactly as 'embed' would (same options), looks the chunks up "
+                + "in the cache, and prints the exact tokens, requests, cache hits and cost of the run, without calling "
+                + "any API and without writing anything. --output names the run's folder, whose previous table is "
+                + "part of the cache.", ""})
+final class EstimateCommand implements Callable<Integer> {
+    @Mixin
+    JobOptions options;
+
+    @Override
+    public Integer call() {
+        EmbedpipeConfig cfg;
+        SparkConf sparkConf;
+        List<InputResolver.InputFile> files;
+        try {
+            cfg = options.load();
+            if (cfg.input().paths().isEmpty()) {
+                throw new ConfigException("--input (input.paths): at least one input file, folder or glob is required");
+            }
+            sparkConf = JobOptions.sparkConf(cfg);
+            files = InputResolver.resolve(cfg.input().paths(), SparkHadoopUtil.get().newConfiguration(sparkConf));
+        } catch (ConfigException e) {
+            System.err.println("embedpipe: " + e.getMessage());
+            return EmbedpipeMain.USAGE;
+        }
+        SparkSession spark = SparkSession.builder().config(sparkConf).getOrCreate();
+        try {
+            var e = EmbedJob.estimate(spark, cfg, files);
+            double cost = e.tokens() * cfg.cost().usdPerMillionTokens() / 1_000_000.0;
+            System.out.printf("""
+                    embedpipe estimate (provider %s, model %s)
+                      chunks %,d  cache hits %,d  to embed %,d
+                      tokens %,d  requests %,d  cost $%.4f at $%s per million tokens%n""",
+                    cfg.embedder().provider(), cfg.embedder().model().isBlank() ? "(default)" : cfg.embedder().model(),
+                    e.chunks(), e.cacheHits(), e.distinctToEmbed(), e.tokens(), e.requests(), cost,
+                    cfg.cost().usdPerMillionTokens());
+            return EmbedpipeMain.OK;
+        } catch (RuntimeException ex) {
+            return EmbedCommand.failed(ex);
+        } finally {
+            spark.stop();
+        }
+    }
+}

@@ -1,0 +1,110 @@
+package dev.embedpipe.cli;
+
+import dev.embedpipe.config.ConfigLoader;
+import dev.embedpipe.config.EmbedpipeConfig;
+import dev.embedpipe.embed.EmbedderRegistry;
+import dev.embedpipe.tokenize.DjlOffline;
+import org.apache.spark.SparkConf;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** The options {@code embed} and {@code estimate} share, and how they become a configuration and a SparkConf. */
+final class JobOptions {
+    static final String DEFAULT_REDACTION = "(?i)secret|password|token|access[.]?key";
+    static final String KEY_REDACTION = "(?i)api[._-]?key|authorization|bearer";
+
+    @Option(names = "--input", paramLabel = "PATH",
+            description = "Input file, folder or glob (.jsonl, .jsonl.gz, .ndjson); repeatable. Key: input.paths")
+    List<String> inputs = new ArrayList<>();
+
+    @Option(names = "--output", paramLabel = "DIR", description = "Output folder. Key: output.path")
+    String output;
+
+    @Option(names = "--config", paramLabel = "FILE",
+            description = "YAML configuration (default: conf/local.yaml when present)")
+    Path config;
+
+    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override one configuration key; repeatable")
+    List<String> sets = new ArrayList<>();
+
+    @Option(names = "--master", paramLabel = "URL",
+            description = "Spark master. Default: the one spark-submit set, else local[*]. Key: spark.master")
+    String master;
+
+    @Option(names = "--max-total-tokens", paramLabel = "N",
+            description = "Stop sending past N tokens; the rest waits for a rerun (exit 3). Key: budget.max_total_tokens")
+    Long maxTotalTokens;
+
+    @Option(names = "--max-cost", paramLabel = "USD",
+            description = "Stop sending past this cost at cost.usd_per_million_tokens (exit 3). Key: budget.max_cost")
+    Double maxCost;
+
+    EmbedpipeConfig load() {
+        return ConfigLoader.load(configFile(config), flagValues(), sets);
+    }
+
+    static Path configFile(Path given) {
+        if (given != null) {
+            return given;
+        }
+        String home = System.getProperty("embedpipe.home", System.getenv("EMBEDPIPE_HOME"));
+        Path candidate = Path.of(home == null ? "." : home, "conf", "local.yaml");
+        return Files.isRegularFile(candidate) ? candidate : null;
+    }
+
+    Map<String, Object> flagValues() {
+        Map<String, Object> values = new LinkedHashMap<>();
+        if (!inputs.isEmpty()) {
+            values.put("input.paths", inputs);
+        }
+        if (output != null) {
+            values.put("output.path", output);
+        }
+        if (master != null) {
+            values.put("spark.master", master);
+        }
+        if (maxTotalTokens != null) {
+            values.put("budget.max_total_tokens", maxTotalTokens);
+        }
+        if (maxCost != null) {
+            values.put("budget.max_cost", maxCost);
+        }
+        return values;
+    }
+
+    /**
+     * The master: --master (or spark.master in our YAML) when given; else the one spark-submit set; else local[*].
+     */
+    static SparkConf sparkConf(EmbedpipeConfig cfg) {
+        DjlOffline.ensure();
+        SparkConf conf = new SparkConf();
+        if (!cfg.spark().master().isBlank()) {
+            conf.setMaster(cfg.spark().master());
+        } else if (!conf.contains("spark.master")) {
+            conf.setMaster("local[*]");
+        }
+        conf.setIfMissing("spark.app.name", cfg.spark().appName());
+        // No _SUCCESS marker: readers that glob the table folder must see only Parquet files.
+        conf.setIfMissing("spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs", "false");
+        conf.setIfMissing("spark.hadoop.parquet.summary.metadata.level", "NONE");
+        // Local disks: no '.crc' side files beside every output file (Hadoop's checksummed local file system).
+        conf.setIfMissing("spark.hadoop.fs.file.impl", "org.apache.hadoop.fs.RawLocalFileSystem");
+        // Executors: DJL must never phone home or download.
+        conf.setIfMissing("spark.executorEnv.OPT_OUT_TRACKING", "true");
+        // Spark's default redaction misses API keys passed as spark.executorEnv.OPENAI_API_KEY and the like:
+        // extend it, so they never reach the UI or the event log.
+        conf.set("spark.redaction.regex", conf.get("spark.redaction.regex", DEFAULT_REDACTION) + "|" + KEY_REDACTION);
+        if (EmbedderRegistry.get(cfg.embedder().provider()).failsPerItem() && conf.getBoolean("spark.speculation", false)) {
+            // A speculative copy of an embed task would pay for its requests twice.
+            System.err.println("embedpipe: spark.speculation turned off: a remote provider must not be called twice");
+            conf.set("spark.speculation", "false");
+        }
+        return conf;
+    }
+}

@@ -1,0 +1,74 @@
+package dev.embedpipe.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.embedpipe.config.ConfigException;
+import dev.embedpipe.config.ConfigLoader;
+import dev.embedpipe.config.EmbedpipeConfig;
+import dev.embedpipe.job.RedriveJob;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.SparkConf;
+import org.apache.spark.deploy.SparkHadoopUtil;
+import org.apache.spark.sql.SparkSession;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+@Command(name = "redrive", mixinStandardHelpOptions = true,
+        description = {"Embeds again only the chunks in TABLE/errors/, with the configuration recorded in "
+                + "TABLE/manifest.json (--set overrides it, e.g. limits), and commits a table that holds them, with the "
+                + "errors that remain. Exit 3 while some still fail.", ""})
+final class RedriveCommand implements Callable<Integer> {
+    @Option(names = "--table", required = true, paramLabel = "OUTPUT", description = "The output folder of an embed run")
+    String table;
+
+    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override one configuration key; repeatable")
+    List<String> sets = new ArrayList<>();
+
+    @Option(names = "--master", paramLabel = "URL", description = "Spark master (default as for embed)")
+    String master;
+
+    @Override
+    public Integer call() {
+        EmbedpipeConfig cfg;
+        SparkConf sparkConf;
+        JsonNode manifest;
+        try {
+            SparkConf probe = new SparkConf();
+            Path manifestPath = new Path(table, "manifest.json");
+            try (InputStream in = manifestPath.getFileSystem(SparkHadoopUtil.get().newConfiguration(probe)).open(manifestPath)) {
+                manifest = new ObjectMapper().readTree(in);
+            } catch (IOException e) {
+                throw new ConfigException("--table " + table + ": no readable manifest.json (" + e.getClass().getSimpleName() + ")");
+            }
+            Map<String, Object> flags = new LinkedHashMap<>();
+            if (master != null) {
+                flags.put("spark.master", master);
+            }
+            cfg = ConfigLoader.load(manifest.get("config"), null, flags, sets);
+            sparkConf = JobOptions.sparkConf(cfg);
+        } catch (ConfigException e) {
+            System.err.println("embedpipe: " + e.getMessage());
+            return EmbedpipeMain.USAGE;
+        }
+        SparkSession spark = SparkSession.builder().config(sparkConf).getOrCreate();
+        try {
+            RedriveJob.Result r = RedriveJob.run(spark, cfg, table, manifest);
+            System.out.printf("embedpipe: redrive of %s: %,d chunks retried, %,d embedded, %,d reused, %,d still failing "
+                    + "(%,d requests, %,d tokens sent)%n", table, r.retried(), r.embedded(), r.reused(), r.stillFailing(),
+                    r.requests().requests(), r.requests().tokensSent());
+            return r.stillFailing() == 0 ? EmbedpipeMain.OK : EmbedpipeMain.OVER_THRESHOLD;
+        } catch (RuntimeException e) {
+            return EmbedCommand.failed(e);
+        } finally {
+            spark.stop();
+        }
+    }
+}

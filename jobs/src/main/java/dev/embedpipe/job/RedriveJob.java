@@ -1,0 +1,172 @@
+package dev.embedpipe.job;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.embedpipe.chunk.Chunk;
+import dev.embedpipe.config.EmbedpipeConfig;
+import dev.embedpipe.embed.EmbedderRegistry;
+import dev.embedpipe.embed.HashGroup;
+import dev.embedpipe.embed.ModelInfo;
+import dev.embedpipe.write.OutputCommitter;
+import dev.embedpipe.write.OutputSchemas;
+import org.apache.spark.HashPartitioner;
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import scala.Tuple2;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.count;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.sum;
+import static org.apache.spark.sql.functions.when;
+
+/**
+ * {@code embedpipe redrive}: sends again only the chunks in {@code OUTPUT/errors/} (with the run's own
+ * configuration, from its manifest), and commits a table that holds them, with the errors that remain and the
+ * manifest's counts updated. The rejects table is kept as it is.
+ */
+public final class RedriveJob {
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private RedriveJob() {}
+
+    /** What a redrive did. */
+    public record Result(long retried, long embedded, long reused, long stillFailing, RequestStatsSummary requests) {}
+
+    /** The request figures a redrive prints. */
+    public record RequestStatsSummary(long requests, long tokensSent) {}
+
+    public static Result run(SparkSession spark, EmbedpipeConfig config, String table, JsonNode manifest) {
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        String runId = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC).format(Instant.now()) + "-redrive";
+        OutputCommitter committer = new OutputCommitter(table, runId, spark.sparkContext().hadoopConfiguration());
+        String output = committer.outputPath();
+        String codec = config.output().compression().equals("none") ? "uncompressed" : config.output().compression();
+        ModelInfo model = EmbedderRegistry.get(config.embedder().provider()).modelInfo(config);
+        try {
+            Dataset<Row> errors = spark.read().parquet(output + "/errors");
+            int partitions = Math.max(1, jsc.defaultParallelism());
+            JavaPairRDD<String, Chunk> chunks = errors.toJavaRDD().mapToPair(r -> {
+                Chunk c = new Chunk(r.getAs("chunk_id"), r.getAs("doc_id"), r.<Integer>getAs("chunk_index"), r.getAs("text"),
+                        r.<Integer>getAs("token_count"), r.<Integer>getAs("char_start"), r.<Integer>getAs("char_end"),
+                        r.getAs("content_hash"), r.getAs("source_file"), r.getAs("metadata"), null);
+                return new Tuple2<>(c.contentHash(), c);
+            });
+            JavaPairRDD<String, float[]> cache = EmbeddingCache.load(spark, config, model, output);
+            JavaRDD<HashGroup> groups = chunks.cogroup(cache, new HashPartitioner(partitions)).map(keyed -> {
+                List<Chunk> same = new ArrayList<>();
+                keyed._2()._1().forEach(same::add);
+                if (same.isEmpty()) {
+                    return null;
+                }
+                same.sort(Comparator.comparing(Chunk::chunkId));
+                Iterator<float[]> cached = keyed._2()._2().iterator();
+                return new HashGroup(keyed._1(), same, cached.hasNext() ? cached.next() : null);
+            }).filter(Objects::nonNull);
+            String hitsPath = committer.stagingTable("_results/cache");
+            spark.createDataFrame(groups.filter(HashGroup::hit).flatMap(g -> g.chunks().stream()
+                            .map(c -> OutputSchemas.resultRow(c, g.cached(), null, OutputSchemas.REUSED, model)).iterator()),
+                    OutputSchemas.RESULTS).write().option("compression", codec).parquet(hitsPath);
+            RequestStatsAccumulator requestStats = new RequestStatsAccumulator();
+            spark.sparkContext().register(requestStats, "embedpipe.redrive.requests");
+            String embeddedPath = committer.stagingTable("_results/embedded");
+            spark.createDataFrame(EmbedJob.embedMisses(spark, groups, config, model, output, partitions, null, requestStats),
+                    OutputSchemas.RESULTS).write().option("compression", codec).parquet(embeddedPath);
+
+            Dataset<Row> results = spark.read().schema(OutputSchemas.RESULTS).parquet(hitsPath, embeddedPath);
+            Dataset<Row> previous = spark.read().parquet(output + "/embeddings");
+            previous.select(columns(OutputSchemas.EMBEDDINGS))
+                    .unionByName(results.filter(col("origin").notEqual(OutputSchemas.ERROR)).select(columns(OutputSchemas.EMBEDDINGS)))
+                    .write().option("compression", codec).parquet(committer.stagingTable("embeddings"));
+            results.filter(col("origin").equalTo(OutputSchemas.ERROR)).select(columns(OutputSchemas.ERRORS))
+                    .coalesce(1).write().option("compression", codec).parquet(committer.stagingTable("errors"));
+            EmbeddingCache.extend(results.filter(col("origin").equalTo(OutputSchemas.EMBEDDED)), config, runId, codec);
+
+            List<Row> perFile = results.groupBy("source_file").agg(count(lit(1)),
+                    sum(when(col("origin").equalTo(OutputSchemas.EMBEDDED), 1).otherwise(0)),
+                    sum(when(col("origin").isin(OutputSchemas.REUSED, OutputSchemas.FROM_CACHE), 1).otherwise(0)),
+                    sum(when(col("origin").equalTo(OutputSchemas.ERROR), 1).otherwise(0))).collectAsList();
+            var stats = requestStats.value();
+            Result result = new Result(perFile.stream().mapToLong(r -> r.getLong(1)).sum(),
+                    perFile.stream().mapToLong(r -> r.getLong(2)).sum(), perFile.stream().mapToLong(r -> r.getLong(3)).sum(),
+                    perFile.stream().mapToLong(r -> r.getLong(4)).sum(), new RequestStatsSummary(stats.requests, stats.tokensSent));
+            committer.commit(updatedManifest(manifest, perFile, result, runId, config));
+            return result;
+        } catch (RuntimeException e) {
+            committer.abort();
+            throw e;
+        }
+    }
+
+    /** The run's manifest with each file's counts moved from errored to embedded/cached, and this redrive noted. */
+    private static String updatedManifest(JsonNode manifest, List<Row> perFile, Result result, String runId, EmbedpipeConfig config) {
+        ObjectNode root = manifest.deepCopy();
+        Map<String, Row> byFile = new HashMap<>();
+        perFile.forEach(r -> byFile.put(r.getString(0), r));
+        ObjectNode totals = (ObjectNode) root.get("totals");
+        for (JsonNode input : root.withArray("inputs")) {
+            Row r = byFile.get(input.get("path").asText());
+            if (r != null) {
+                move((ObjectNode) input.get("counts"), r.getLong(2), r.getLong(3), r.getLong(4));
+            }
+        }
+        move(totals, result.embedded(), result.reused(), result.stillFailing());
+        boolean reconciled = totals.get("reconciled").asBoolean();
+        if (reconciled && root.get("status").asText().equals("budget_exhausted") && result.stillFailing() == 0) {
+            root.put("status", "succeeded");
+        }
+        ArrayNode redrives = root.withArray("redrives");
+        ObjectNode entry = redrives.addObject();
+        entry.put("run_id", runId);
+        entry.put("at", Instant.now().toString());
+        entry.put("retried", result.retried());
+        entry.put("embedded", result.embedded());
+        entry.put("reused", result.reused());
+        entry.put("still_failing", result.stillFailing());
+        entry.put("requests", result.requests().requests());
+        entry.put("tokens_sent", result.requests().tokensSent());
+        entry.put("estimated_cost_usd", result.requests().tokensSent() * config.cost().usdPerMillionTokens() / 1_000_000.0);
+        try {
+            return JSON.writeValueAsString(root);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void move(ObjectNode counts, long embedded, long reused, long stillFailing) {
+        long errored = counts.get("errored").asLong();
+        long retried = embedded + reused + stillFailing;
+        counts.put("embedded", counts.get("embedded").asLong() + embedded);
+        counts.put("cached", counts.get("cached").asLong() + reused);
+        counts.put("errored", errored - retried + stillFailing);
+        counts.put("reconciled", counts.get("chunks").asLong()
+                == counts.get("embedded").asLong() + counts.get("cached").asLong() + counts.get("errored").asLong()
+                && counts.get("reconciled").asBoolean());
+    }
+
+    private static Column[] columns(org.apache.spark.sql.types.StructType schema) {
+        return Arrays.stream(schema.fieldNames()).map(org.apache.spark.sql.functions::col).toArray(Column[]::new);
+    }
+}

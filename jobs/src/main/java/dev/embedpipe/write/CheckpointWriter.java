@@ -1,0 +1,136 @@
+package dev.embedpipe.write;
+
+import dev.embedpipe.embed.ModelInfo;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.parquet.example.data.Group;
+import org.apache.parquet.example.data.simple.SimpleGroupFactory;
+import org.apache.parquet.hadoop.ParquetWriter;
+import org.apache.parquet.hadoop.example.ExampleParquetWriter;
+import org.apache.parquet.hadoop.metadata.CompressionCodecName;
+import org.apache.parquet.schema.MessageType;
+import org.apache.parquet.schema.MessageTypeParser;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+
+/**
+ * Saves vectors as they are paid for, so that a run killed midway loses at most what was in flight: each embed
+ * task appends (content hash, model, vector) rows to small Parquet files under {@code OUTPUT/_checkpoints/},
+ * closing a file after every request of a remote provider (so a kill loses only requests in flight) or every
+ * {@link #SECONDS_PER_FILE} second for a local model, or at {@link #ROWS_PER_FILE} rows. A file becomes visible under its
+ * final name only once complete (written under a hidden name, then renamed). The next run reads them as part of its
+ * cache; a committed run deletes them.
+ */
+public final class CheckpointWriter implements AutoCloseable {
+    public static final String FOLDER = "_checkpoints";
+    static final int ROWS_PER_FILE = 2000;
+    static final long SECONDS_PER_FILE = 1;
+
+    public static final MessageType SCHEMA = MessageTypeParser.parseMessageType("""
+            message checkpoint {
+              required binary content_hash (STRING);
+              required binary provider (STRING);
+              required binary model (STRING);
+              required binary tokenizer (STRING);
+              required int32 dimensions;
+              required group embedding (LIST) {
+                repeated group list {
+                  required float element;
+                }
+              }
+            }""");
+
+    private final Path folder;
+    private final String prefix;
+    private final ModelInfo model;
+    private final Configuration conf;
+    private final boolean perRequest;
+    private final SimpleGroupFactory groups = new SimpleGroupFactory(SCHEMA);
+    private ParquetWriter<Group> writer;
+    private Path hidden;
+    private Path visible;
+    private int rows;
+    private long openedAt;
+    private int sequence;
+
+    /**
+     * @param prefix     unique per task attempt, e.g. {@code part-00003-attempt-0}
+     * @param perRequest close a file after every request (remote providers) rather than every second
+     */
+    public CheckpointWriter(String output, String prefix, ModelInfo model, Configuration conf, boolean perRequest) {
+        this.perRequest = perRequest;
+        this.folder = new Path(output, FOLDER);
+        this.prefix = prefix;
+        this.model = model;
+        this.conf = conf;
+    }
+
+    public void append(String contentHash, float[] vector) {
+        try {
+            if (writer == null) {
+                open();
+            }
+            Group row = groups.newGroup()
+                    .append("content_hash", contentHash)
+                    .append("provider", model.provider())
+                    .append("model", model.model())
+                    .append("tokenizer", model.tokenizer().name())
+                    .append("dimensions", vector.length);
+            Group list = row.addGroup("embedding");
+            for (float x : vector) {
+                list.addGroup("list").append("element", x);
+            }
+            writer.write(row);
+            rows++;
+            if (rows >= ROWS_PER_FILE) {
+                finishFile();
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write a checkpoint under " + folder, e);
+        }
+    }
+
+    /** A request's vectors are all appended: make them durable now, or soon for a local model. */
+    public void requestDone() {
+        if (writer != null && (perRequest || System.nanoTime() - openedAt > SECONDS_PER_FILE * 1_000_000_000L)) {
+            try {
+                finishFile();
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot write a checkpoint under " + folder, e);
+            }
+        }
+    }
+
+    private void open() throws IOException {
+        String name = String.format("%s-%05d.parquet", prefix, sequence++);
+        visible = new Path(folder, name);
+        hidden = new Path(folder, "." + name + ".inprogress");
+        writer = ExampleParquetWriter.builder(hidden).withConf(conf).withType(SCHEMA)
+                .withCompressionCodec(CompressionCodecName.SNAPPY).withWriteMode(org.apache.parquet.hadoop.ParquetFileWriter.Mode.OVERWRITE)
+                .build();
+        rows = 0;
+        openedAt = System.nanoTime();
+    }
+
+    private void finishFile() throws IOException {
+        writer.close();
+        writer = null;
+        FileSystem fs = visible.getFileSystem(conf);
+        if (!fs.rename(hidden, visible)) {
+            throw new IOException("cannot rename " + hidden + " to " + visible);
+        }
+    }
+
+    @Override
+    public void close() {
+        if (writer != null) {
+            try {
+                finishFile();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    }
+}
