@@ -32,11 +32,23 @@ public final class GroupEmbedStage extends StreamingIterator<GroupEmbedStage.Res
      */
     public GroupEmbedStage(Iterator<HashGroup> misses, Embedder.Session session, Embedder.RequestShape shape,
                            LongPredicate allowance, java.util.function.Consumer<List<EmbeddedChunk>> onRequestDone) {
+        this(misses, session, shape, allowance, onRequestDone, Map.of());
+    }
+
+    /** @param paidBefore vectors an earlier attempt of this task already paid for, by content hash */
+    public GroupEmbedStage(Iterator<HashGroup> misses, Embedder.Session session, Embedder.RequestShape shape,
+                           LongPredicate allowance, java.util.function.Consumer<List<EmbeddedChunk>> onRequestDone,
+                           Map<String, float[]> paidBefore) {
         Iterator<Chunk> representatives = new StreamingIterator<>() {
             @Override
             protected Chunk computeNext() {
                 while (misses.hasNext()) {
                     HashGroup group = misses.next();
+                    float[] paid = paidBefore.get(group.contentHash());
+                    if (paid != null) {
+                        group.chunks().forEach(c -> ready.add(new Result(c, paid, null, Origin.REUSED)));
+                        continue;
+                    }
                     Chunk first = group.representative();
                     List<Chunk> rest = group.chunks().subList(1, group.chunks().size());
                     if (allowance != null && !allowance.test(first.tokenCount())) {

@@ -248,6 +248,7 @@ public final class EmbedJob {
             CheckpointWriter checkpoint = new CheckpointWriter(output, String.format("part-%05d-attempt-%d-stage-%d-%d",
                     task.partitionId(), task.attemptNumber(), task.stageId(), task.stageAttemptNumber()), model, conf.get(),
                     EmbedderRegistry.get(cfg.embedder().provider()).failsPerItem());
+            Map<String, float[]> paidBefore = CheckpointWriter.earlierAttempts(output, task.partitionId(), task.stageId(), conf.get());
             GroupEmbedStage stage = new GroupEmbedStage(misses, session, embedder.shape(cfg, concurrentTasks),
                     allowances == null ? null : new Allowance(allowances[task.partitionId()]), request -> {
                         for (var done : request) {
@@ -256,7 +257,7 @@ public final class EmbedJob {
                             }
                         }
                         checkpoint.requestDone();
-                    });
+                    }, paidBefore);
             task.addTaskCompletionListener((TaskCompletionListener) done -> {
                 stage.close();
                 checkpoint.close(); // also when the task fails: what was paid for is kept

@@ -123,6 +123,43 @@ public final class CheckpointWriter implements AutoCloseable {
         }
     }
 
+    /**
+     * The vectors earlier attempts of this task already paid for (their checkpoint files carry the same partition
+     * and stage): a retried task, after a lost executor say, takes them instead of sending their texts again.
+     */
+    public static java.util.Map<String, float[]> earlierAttempts(String output, int partition, int stageId, Configuration conf) {
+        java.util.Map<String, float[]> vectors = new java.util.HashMap<>();
+        Path folder = new Path(output, FOLDER);
+        String prefix = String.format("part-%05d-attempt-", partition);
+        String stage = "-stage-" + stageId + "-";
+        try {
+            FileSystem fs = folder.getFileSystem(conf);
+            if (!fs.exists(folder)) {
+                return vectors;
+            }
+            for (org.apache.hadoop.fs.FileStatus file : fs.listStatus(folder)) {
+                String name = file.getPath().getName();
+                if (!name.startsWith(prefix) || !name.contains(stage) || !name.endsWith(".parquet")) {
+                    continue;
+                }
+                try (org.apache.parquet.hadoop.ParquetReader<Group> reader = org.apache.parquet.hadoop.ParquetReader
+                        .builder(new org.apache.parquet.hadoop.example.GroupReadSupport(), file.getPath()).withConf(conf).build()) {
+                    for (Group row = reader.read(); row != null; row = reader.read()) {
+                        Group list = row.getGroup("embedding", 0);
+                        float[] v = new float[list.getFieldRepetitionCount("list")];
+                        for (int i = 0; i < v.length; i++) {
+                            v[i] = list.getGroup("list", i).getFloat("element", 0);
+                        }
+                        vectors.put(row.getString("content_hash", 0), v);
+                    }
+                }
+            }
+            return vectors;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the checkpoints under " + folder, e);
+        }
+    }
+
     @Override
     public void close() {
         if (writer != null) {

@@ -76,6 +76,27 @@ class ResumeTest {
         }
     }
 
+    @Test
+    void aRetriedTaskTakesWhatItsFailedAttemptPaidFor() throws Exception {
+        try (ScriptedEmbeddingServer server = ScriptedEmbeddingServer.start()) {
+            Path out = dir.resolve("retried");
+            List<String> args = new ArrayList<>(args(server, out));
+            args.set(args.indexOf("local[" + TASKS + "]"), "local[" + TASKS + ",4]");
+            args.set(args.indexOf("limits.max_in_flight=" + IN_FLIGHT), "limits.max_in_flight=1");
+            System.setProperty(FaultInjection.CONF_KEY, "embed"); // every embed task's first attempt dies midway
+            try {
+                assertEquals(0, EmbedpipeMain.execute(args.toArray(String[]::new)));
+            } finally {
+                System.clearProperty(FaultInjection.CONF_KEY);
+            }
+            List<String> sent = new ArrayList<>();
+            server.requests().forEach(r -> sent.addAll(r.inputs()));
+            assertEquals(195, sent.size(), "every text was paid for once, though tasks failed after paying for some");
+            assertEquals(195, new HashSet<>(sent).size());
+            assertEquals(195, ParquetTables.rows(out.resolve("embeddings")).size());
+        }
+    }
+
     private Process startDriver(List<String> jobArgs) throws Exception {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g"));
         for (String arg : java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()) {
