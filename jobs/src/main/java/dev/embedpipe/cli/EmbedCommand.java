@@ -1,19 +1,13 @@
 package dev.embedpipe.cli;
 
 import dev.embedpipe.config.ConfigException;
-import dev.embedpipe.config.ConfigLoader;
-import dev.embedpipe.config.EmbedpipeConfig;
 import dev.embedpipe.embed.remote.ProviderFatalException;
 import dev.embedpipe.job.EmbedJob;
 import dev.embedpipe.job.RunReport;
-import dev.embedpipe.read.InputResolver;
-import org.apache.spark.SparkConf;
-import org.apache.spark.deploy.SparkHadoopUtil;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
-import java.util.List;
 import java.util.concurrent.Callable;
 
 @Command(name = "embed", mixinStandardHelpOptions = true,
@@ -30,21 +24,16 @@ final class EmbedCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        EmbedpipeConfig cfg;
-        SparkConf sparkConf;
-        List<InputResolver.InputFile> files;
+        JobOptions.Prepared job;
         try {
-            cfg = options.load();
-            ConfigLoader.requireInputAndOutput(cfg);
-            sparkConf = JobOptions.sparkConf(cfg);
-            files = InputResolver.resolve(cfg.input().paths(), SparkHadoopUtil.get().newConfiguration(sparkConf));
+            job = options.prepare(true);
         } catch (ConfigException e) {
             System.err.println("embedpipe: " + e.getMessage());
             return EmbedpipeMain.USAGE;
         }
-        SparkSession spark = SparkSession.builder().config(sparkConf).getOrCreate();
+        SparkSession spark = SparkSession.builder().config(job.sparkConf()).getOrCreate();
         try {
-            RunReport report = EmbedJob.run(spark, cfg, files);
+            RunReport report = EmbedJob.run(spark, job.config(), job.files());
             System.out.println(report.summary());
             return report.thresholdBreaches().isEmpty() ? EmbedpipeMain.OK : EmbedpipeMain.OVER_THRESHOLD;
         } catch (RuntimeException e) {

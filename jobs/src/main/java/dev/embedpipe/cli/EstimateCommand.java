@@ -3,14 +3,10 @@ package dev.embedpipe.cli;
 import dev.embedpipe.config.ConfigException;
 import dev.embedpipe.config.EmbedpipeConfig;
 import dev.embedpipe.job.EmbedJob;
-import dev.embedpipe.read.InputResolver;
-import org.apache.spark.SparkConf;
-import org.apache.spark.deploy.SparkHadoopUtil;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
-import java.util.List;
 import java.util.concurrent.Callable;
 
 @Command(name = "estimate", mixinStandardHelpOptions = true,
@@ -24,23 +20,17 @@ final class EstimateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        EmbedpipeConfig cfg;
-        SparkConf sparkConf;
-        List<InputResolver.InputFile> files;
+        JobOptions.Prepared job;
         try {
-            cfg = options.load();
-            if (cfg.input().paths().isEmpty()) {
-                throw new ConfigException("--input (input.paths): at least one input file, folder or glob is required");
-            }
-            sparkConf = JobOptions.sparkConf(cfg);
-            files = InputResolver.resolve(cfg.input().paths(), SparkHadoopUtil.get().newConfiguration(sparkConf));
+            job = options.prepare(false);
         } catch (ConfigException e) {
             System.err.println("embedpipe: " + e.getMessage());
             return EmbedpipeMain.USAGE;
         }
-        SparkSession spark = SparkSession.builder().config(sparkConf).getOrCreate();
+        EmbedpipeConfig cfg = job.config();
+        SparkSession spark = SparkSession.builder().config(job.sparkConf()).getOrCreate();
         try {
-            var e = EmbedJob.estimate(spark, cfg, files);
+            var e = EmbedJob.estimate(spark, cfg, job.files());
             double cost = e.tokens() * cfg.cost().usdPerMillionTokens() / 1_000_000.0;
             System.out.printf("""
                     embedpipe estimate (provider %s, model %s)

@@ -1,8 +1,10 @@
 package dev.embedpipe.cli;
 
+import dev.embedpipe.config.ConfigException;
 import dev.embedpipe.config.ConfigLoader;
 import dev.embedpipe.config.EmbedpipeConfig;
 import dev.embedpipe.embed.EmbedderRegistry;
+import dev.embedpipe.read.InputResolver;
 import dev.embedpipe.tokenize.DjlOffline;
 import org.apache.spark.SparkConf;
 import picocli.CommandLine.Option;
@@ -47,6 +49,23 @@ final class JobOptions {
 
     EmbedpipeConfig load() {
         return ConfigLoader.load(configFile(config), flagValues(), sets);
+    }
+
+    /** A command's configuration, Spark settings and input files, all checked before Spark starts. */
+    record Prepared(EmbedpipeConfig config, SparkConf sparkConf, List<InputResolver.InputFile> files) {}
+
+    /** @throws ConfigException naming the flag or key, for exit code 2 */
+    Prepared prepare(boolean requireOutput) {
+        EmbedpipeConfig cfg = load();
+        if (requireOutput) {
+            ConfigLoader.requireInputAndOutput(cfg);
+        } else if (cfg.input().paths().isEmpty()) {
+            throw new ConfigException("--input (input.paths): at least one input file, folder or glob is required");
+        }
+        SparkConf sparkConf = sparkConf(cfg);
+        List<InputResolver.InputFile> files = InputResolver.resolve(cfg.input().paths(),
+                org.apache.spark.deploy.SparkHadoopUtil.get().newConfiguration(sparkConf));
+        return new Prepared(cfg, sparkConf, files);
     }
 
     static Path configFile(Path given) {

@@ -137,7 +137,12 @@ public final class EmbedJob {
                     Chunker chunker = new Chunker(Tokenizers.get(model.tokenizer()), cfg.chunk().maxTokens(), cfg.chunk().overlapTokens());
                     return mapped(new ChunkStage(documents, chunker), c -> new Tuple2<>(c.contentHash(), c.withoutTokenIds()));
                 });
-        return chunks.cogroup(cache, new HashPartitioner(read.partitions())).map(keyed -> {
+        return group(chunks, cache, read.partitions());
+    }
+
+    /** Chunks by content hash, with the cache's vector for that hash if it has one, in {@code partitions} partitions. */
+    static JavaRDD<HashGroup> group(JavaPairRDD<String, Chunk> chunks, JavaPairRDD<String, float[]> cache, int partitions) {
+        return chunks.cogroup(cache, new HashPartitioner(partitions)).map(keyed -> {
             List<Chunk> same = new ArrayList<>();
             keyed._2()._1().forEach(same::add);
             if (same.isEmpty()) {
@@ -198,9 +203,9 @@ public final class EmbedJob {
 
             // 6. split into the output tables, extend the shared cache, count
             Dataset<Row> results = spark.read().schema(OutputSchemas.RESULTS).parquet(hitsPath, embeddedPath);
-            results.filter(col("origin").notEqual(OutputSchemas.ERROR)).select(columns(OutputSchemas.EMBEDDINGS))
+            results.filter(col("origin").notEqual(OutputSchemas.ERROR)).select(OutputSchemas.columns(OutputSchemas.EMBEDDINGS))
                     .write().option("compression", codec).parquet(committer.stagingTable("embeddings"));
-            results.filter(col("origin").equalTo(OutputSchemas.ERROR)).select(columns(OutputSchemas.ERRORS))
+            results.filter(col("origin").equalTo(OutputSchemas.ERROR)).select(OutputSchemas.columns(OutputSchemas.ERRORS))
                     .coalesce(1).write().option("compression", codec).parquet(committer.stagingTable("errors"));
             EmbeddingCache.extend(results.filter(col("origin").equalTo(OutputSchemas.EMBEDDED)), config, runId, codec);
             long embedMs = (System.nanoTime() - tEmbed) / 1_000_000;
@@ -420,10 +425,6 @@ public final class EmbedJob {
             c.chunked += row.getLong(3);
         }
         return counts;
-    }
-
-    private static Column[] columns(StructType schema) {
-        return Arrays.stream(schema.fieldNames()).map(org.apache.spark.sql.functions::col).toArray(Column[]::new);
     }
 
     private static <A, B> Iterator<B> mapped(Iterator<A> in, java.util.function.Function<A, B> f) {

@@ -75,16 +75,7 @@ public final class RedriveJob {
                 return new Tuple2<>(c.contentHash(), c);
             });
             JavaPairRDD<String, float[]> cache = EmbeddingCache.load(spark, config, model, output);
-            JavaRDD<HashGroup> groups = chunks.cogroup(cache, new HashPartitioner(partitions)).map(keyed -> {
-                List<Chunk> same = new ArrayList<>();
-                keyed._2()._1().forEach(same::add);
-                if (same.isEmpty()) {
-                    return null;
-                }
-                same.sort(Comparator.comparing(Chunk::chunkId));
-                Iterator<float[]> cached = keyed._2()._2().iterator();
-                return new HashGroup(keyed._1(), same, cached.hasNext() ? cached.next() : null);
-            }).filter(Objects::nonNull);
+            JavaRDD<HashGroup> groups = EmbedJob.group(chunks, cache, partitions);
             String hitsPath = committer.stagingTable("_results/cache");
             spark.createDataFrame(groups.filter(HashGroup::hit).flatMap(g -> g.chunks().stream()
                             .map(c -> OutputSchemas.resultRow(c, g.cached(), null, OutputSchemas.REUSED, model)).iterator()),
@@ -97,10 +88,10 @@ public final class RedriveJob {
 
             Dataset<Row> results = spark.read().schema(OutputSchemas.RESULTS).parquet(hitsPath, embeddedPath);
             Dataset<Row> previous = spark.read().parquet(output + "/embeddings");
-            previous.select(columns(OutputSchemas.EMBEDDINGS))
-                    .unionByName(results.filter(col("origin").notEqual(OutputSchemas.ERROR)).select(columns(OutputSchemas.EMBEDDINGS)))
+            previous.select(OutputSchemas.columns(OutputSchemas.EMBEDDINGS))
+                    .unionByName(results.filter(col("origin").notEqual(OutputSchemas.ERROR)).select(OutputSchemas.columns(OutputSchemas.EMBEDDINGS)))
                     .write().option("compression", codec).parquet(committer.stagingTable("embeddings"));
-            results.filter(col("origin").equalTo(OutputSchemas.ERROR)).select(columns(OutputSchemas.ERRORS))
+            results.filter(col("origin").equalTo(OutputSchemas.ERROR)).select(OutputSchemas.columns(OutputSchemas.ERRORS))
                     .coalesce(1).write().option("compression", codec).parquet(committer.stagingTable("errors"));
             EmbeddingCache.extend(results.filter(col("origin").equalTo(OutputSchemas.EMBEDDED)), config, runId, codec);
 
@@ -166,7 +157,4 @@ public final class RedriveJob {
                 && counts.get("reconciled").asBoolean());
     }
 
-    private static Column[] columns(org.apache.spark.sql.types.StructType schema) {
-        return Arrays.stream(schema.fieldNames()).map(org.apache.spark.sql.functions::col).toArray(Column[]::new);
-    }
 }

@@ -91,6 +91,12 @@ public final class OutputSchemas {
                 e == null ? null : e.requestId(), e == null ? null : e.retriable(), e == null ? null : e.message());
     }
 
+    /** The columns of a schema, to select a table's columns out of the results. */
+    public static org.apache.spark.sql.Column[] columns(StructType schema) {
+        return java.util.Arrays.stream(schema.fieldNames()).map(org.apache.spark.sql.functions::col)
+                .toArray(org.apache.spark.sql.Column[]::new);
+    }
+
     public static Row rejectRow(String sourceFile, long byteOffset, long lineNumber, String reason, String excerpt) {
         return RowFactory.create(sourceFile, byteOffset, lineNumber, reason, excerpt == null ? "" : excerpt);
     }

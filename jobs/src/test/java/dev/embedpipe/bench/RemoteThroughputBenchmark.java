@@ -24,7 +24,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * is measured where it counts, at the server, over real 60-second windows. Also: requests needed for 10,000
  * chunks versus one request per chunk.
  *
- * <p>Run: {@code jobs/bin/bench-remote [seconds-per-scenario]} (default 150). Writes target/bench/remote.md.
+ * <p>Run: {@code jobs/bin/bench-remote [seconds-per-scenario] [latencies-ms]} (defaults 150 and 100,1000). Writes
+ * target/bench/remote.md.
  */
 public final class RemoteThroughputBenchmark {
     private static final int TOKENS_PER_CHUNK = 100;
@@ -33,15 +34,17 @@ public final class RemoteThroughputBenchmark {
 
     public static void main(String[] args) throws Exception {
         int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 150;
+        int[] latencies = args.length > 1 ? java.util.Arrays.stream(args[1].split(",")).mapToInt(Integer::parseInt).toArray()
+                : new int[] {100, 1000};
         StringBuilder md = new StringBuilder();
         md.append("# Remote throughput versus budget\n\n")
                 .append("Run ").append(Instant.now()).append(" on ").append(Runtime.getRuntime().availableProcessors())
                 .append(" cores, Java ").append(System.getProperty("java.version")).append(". Budget ").append(RPM)
                 .append(" requests/min and ").append(TPM).append(" tokens/min shared by 2 tasks, 4 requests in flight each, ")
                 .append(TOKENS_PER_CHUNK).append(" tokens per chunk, ").append(seconds).append(" s per scenario.\n\n")
-                .append("| scenario | server latency | binding budget | steady rate (last 60 s) | ratio | max any 60 s window | over-budget windows |\n")
-                .append("|---|---|---|---|---|---|---|\n");
-        for (int latencyMs : new int[] {100, 1000}) {
+                .append("| scenario | server latency | in flight per task | binding budget | steady rate (last 60 s) | ratio | max any 60 s window | over-budget windows |\n")
+                .append("|---|---|---|---|---|---|---|---|\n");
+        for (int latencyMs : latencies) {
             md.append(scenario("requests bind (10 inputs/request)", latencyMs, 10, seconds, true));
             md.append(scenario("tokens bind (requests packed to the token burst)", latencyMs, 2048, seconds, false));
         }
@@ -52,10 +55,15 @@ public final class RemoteThroughputBenchmark {
         System.out.println(md);
     }
 
-    private static EmbedpipeConfig config(ScriptedEmbeddingServer server, int maxInputs) {
+    /** Enough requests in flight per task that latency does not cap the rate below the budget. */
+    private static int inFlight(int latencyMs) {
+        return Math.max(4, (int) Math.ceil(1.5 * RPM / 60.0 * latencyMs / 1000.0 / 2));
+    }
+
+    private static EmbedpipeConfig config(ScriptedEmbeddingServer server, int maxInputs, int inFlight) {
         Map<String, Object> values = new HashMap<>(Map.of("embedder.provider", "openai", "embedder.base_url", server.baseUrl(),
                 "embedder.model", "bench-" + server.port() + "-" + maxInputs, "limits.requests_per_minute", RPM,
-                "limits.tokens_per_minute", TPM, "limits.max_in_flight", 4, "limits.max_inputs_per_request", maxInputs,
+                "limits.tokens_per_minute", TPM, "limits.max_in_flight", inFlight, "limits.max_inputs_per_request", maxInputs,
                 "limits.request_timeout_s", 30));
         return ConfigLoader.defaultsWith(values);
     }
@@ -63,7 +71,7 @@ public final class RemoteThroughputBenchmark {
     private static String scenario(String name, int latencyMs, int maxInputs, int seconds, boolean requestsBind) throws Exception {
         try (ScriptedEmbeddingServer server = ScriptedEmbeddingServer.start(64)) {
             server.latency(Duration.ofMillis(latencyMs));
-            EmbedpipeConfig config = config(server, maxInputs);
+            EmbedpipeConfig config = config(server, maxInputs, inFlight(latencyMs));
             Embedder embedder = EmbedderRegistry.get("openai").embedder(config);
             AtomicBoolean stop = new AtomicBoolean();
             List<Thread> tasks = new ArrayList<>();
@@ -108,7 +116,7 @@ public final class RemoteThroughputBenchmark {
                 }
             }
             String unit = requestsBind ? "requests/min" : "tokens/min";
-            return String.format("| %s | %d ms | %,d %s | %,d | %.3f | %,d | %d |%n", name, latencyMs, budget, unit, steady,
+            return String.format("| %s | %d ms | %d | %,d %s | %,d | %.3f | %,d | %d |%n", name, latencyMs, inFlight(latencyMs), budget, unit, steady,
                     (double) steady / budget, maxInWindow, overWindows);
         }
     }

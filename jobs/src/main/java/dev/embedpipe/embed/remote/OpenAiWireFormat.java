@@ -20,9 +20,8 @@ import java.util.List;
 public final class OpenAiWireFormat implements WireFormat {
     @Override
     public URI endpoint(EmbedpipeConfig.Embedder c) {
-        String base = c.baseUrl().endsWith("/") ? c.baseUrl().substring(0, c.baseUrl().length() - 1) : c.baseUrl();
         String query = c.apiVersion().isBlank() ? "" : "?api-version=" + java.net.URLEncoder.encode(c.apiVersion(), java.nio.charset.StandardCharsets.UTF_8);
-        return URI.create(base + "/embeddings" + query);
+        return WireFormat.join(c.baseUrl(), "/embeddings" + query);
     }
 
     @Override
@@ -35,11 +34,7 @@ public final class OpenAiWireFormat implements WireFormat {
             body.put("dimensions", c.dimensions());
         }
         body.put("encoding_format", c.encodingFormat());
-        try {
-            return JSON.writeValueAsBytes(body);
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
+        return WireFormat.bytes(body);
     }
 
     @Override

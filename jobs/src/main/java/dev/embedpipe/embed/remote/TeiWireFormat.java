@@ -17,8 +17,7 @@ import java.util.List;
 public final class TeiWireFormat implements WireFormat {
     @Override
     public URI endpoint(EmbedpipeConfig.Embedder c) {
-        String base = c.baseUrl().endsWith("/") ? c.baseUrl().substring(0, c.baseUrl().length() - 1) : c.baseUrl();
-        return URI.create(base + "/embed");
+        return WireFormat.join(c.baseUrl(), "/embed");
     }
 
     @Override
@@ -28,11 +27,7 @@ public final class TeiWireFormat implements WireFormat {
         texts.forEach(input::add);
         body.put("normalize", true);
         body.put("truncate", false); // a chunk the model would cut is an error, never silently shortened
-        try {
-            return JSON.writeValueAsBytes(body);
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
+        return WireFormat.bytes(body);
     }
 
     @Override

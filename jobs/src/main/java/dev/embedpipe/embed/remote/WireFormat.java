@@ -31,6 +31,19 @@ public interface WireFormat {
         return "x-request-id";
     }
 
+    /** {@code base} (with or without a trailing slash) joined with {@code path}. */
+    static URI join(String base, String path) {
+        return URI.create((base.endsWith("/") ? base.substring(0, base.length() - 1) : base) + path);
+    }
+
+    static byte[] bytes(com.fasterxml.jackson.databind.node.ObjectNode body) {
+        try {
+            return JSON.writeValueAsBytes(body);
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** Checks vectors decoded in input order. */
     static float[][] checked(float[][] vectors, Integer dimensions) throws BadResponseException {
         int dims = dimensions != null ? dimensions : vectors.length > 0 && vectors[0] != null ? vectors[0].length : 0;
