@@ -24,7 +24,8 @@ const dims = manifest.model.dimensions;
 const maxTokens = manifest.config.chunk.max_tokens;
 const failures = [];
 const expect = (ok, what) => { if (!ok) failures.push(what); };
-expect(Number(t.rows) === manifest.totals.embedded, `rows ${t.rows} != manifest embedded ${manifest.totals.embedded}`);
+expect(Number(t.rows) === manifest.totals.embedded + manifest.totals.cached,
+  `rows ${t.rows} != manifest embedded + cached ${manifest.totals.embedded + manifest.totals.cached}`);
 expect(Number(t.rows) > 0, 'the table is empty');
 expect(t.ids === t.rows, `chunk_id not unique: ${t.ids} ids for ${t.rows} rows`);
 expect(Number(t.min_dims) === dims && Number(t.max_dims) === dims, `embedding sizes ${t.min_dims}..${t.max_dims} != ${dims}`);

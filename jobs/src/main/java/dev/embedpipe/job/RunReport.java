@@ -132,7 +132,7 @@ public final class RunReport {
                   cached %,d  errored %,d  requests %,d  tokens sent %,d  est. cost $%.4f
                   wall time %.1f s  (embed stage %.1f s, %.1f chunks/s)%s""",
                 runId, status().replace('_', ' '), output, totals.documents(), totals.filtered(), totals.rejected(), totals.skipped(),
-                totals.chunks(), totals.tokens(), totals.embedded(), parquetFiles, parquetFiles == 1 ? "" : "s",
+                totals.chunks(), totals.tokens(), totals.embedded() + totals.cached(), parquetFiles, parquetFiles == 1 ? "" : "s",
                 totals.cached(), totals.errored(), requests.requests, requests.tokensSent, estimatedCost(),
                 wallMs / 1000.0, embedMs / 1000.0, chunksPerSecond(),
                 totals.reconciles() ? "" : "\n  WARNING: counts do not reconcile, see manifest.json")
@@ -185,7 +185,7 @@ public final class RunReport {
         outputs.put("rejects", "rejects/");
         outputs.put("errors", "errors/");
         outputs.put("embedding_files", parquetFiles);
-        outputs.put("rows", totals.embedded());
+        outputs.put("rows", totals.embedded() + totals.cached());
 
         ObjectNode sparkNode = root.putObject("spark");
         sparkNode.put("master", master);

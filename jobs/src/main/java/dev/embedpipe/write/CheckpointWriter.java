@@ -19,14 +19,14 @@ import java.io.UncheckedIOException;
  * Saves vectors as they are paid for, so that a run killed midway loses at most what was in flight: each embed
  * task appends (content hash, model, vector) rows to small Parquet files under {@code OUTPUT/_checkpoints/},
  * closing a file after every request of a remote provider (so a kill loses only requests in flight) or every
- * {@link #SECONDS_PER_FILE} second for a local model, or at {@link #ROWS_PER_FILE} rows. A file becomes visible under its
+ * {@link #SECONDS_PER_FILE} seconds for a local model (opening a Parquet file per batch costs more than the batch), or at {@link #ROWS_PER_FILE} rows. A file becomes visible under its
  * final name only once complete (written under a hidden name, then renamed). The next run reads them as part of its
  * cache; a committed run deletes them.
  */
 public final class CheckpointWriter implements AutoCloseable {
     public static final String FOLDER = "_checkpoints";
     static final int ROWS_PER_FILE = 2000;
-    static final long SECONDS_PER_FILE = 1;
+    static final long SECONDS_PER_FILE = 30;
 
     public static final MessageType SCHEMA = MessageTypeParser.parseMessageType("""
             message checkpoint {
@@ -92,7 +92,7 @@ public final class CheckpointWriter implements AutoCloseable {
         }
     }
 
-    /** A request's vectors are all appended: make them durable now, or soon for a local model. */
+    /** A request's vectors are all appended: make them durable now (remote), or within 30 s (local model). */
     public void requestDone() {
         if (writer != null && (perRequest || System.nanoTime() - openedAt > SECONDS_PER_FILE * 1_000_000_000L)) {
             try {
