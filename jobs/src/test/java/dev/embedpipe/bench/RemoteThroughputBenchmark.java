@@ -40,7 +40,7 @@ public final class RemoteThroughputBenchmark {
         md.append("# Remote throughput versus budget\n\n")
                 .append("Run ").append(Instant.now()).append(" on ").append(Runtime.getRuntime().availableProcessors())
                 .append(" cores, Java ").append(System.getProperty("java.version")).append(". Budget ").append(RPM)
-                .append(" requests/min and ").append(TPM).append(" tokens/min shared by 2 tasks, 4 requests in flight each, ")
+                .append(" requests/min and ").append(TPM).append(" tokens/min shared by 2 tasks, requests in flight per task sized to the latency (see the table), ")
                 .append(TOKENS_PER_CHUNK).append(" tokens per chunk, ").append(seconds).append(" s per scenario.\n\n")
                 .append("| scenario | server latency | in flight per task | binding budget | steady rate (last 60 s) | ratio | max any 60 s window | over-budget windows |\n")
                 .append("|---|---|---|---|---|---|---|---|\n");
