@@ -46,7 +46,9 @@ public final class GroupEmbedStage extends StreamingIterator<GroupEmbedStage.Res
                     HashGroup group = misses.next();
                     float[] paid = paidBefore.get(group.contentHash());
                     if (paid != null) {
-                        group.chunks().forEach(c -> ready.add(new Result(c, paid, null, Origin.REUSED)));
+                        // paid for by a failed attempt of this very task: this run embedded it
+                        group.chunks().forEach(c -> ready.add(new Result(c, paid, null,
+                                c == group.representative() ? Origin.EMBEDDED : Origin.REUSED)));
                         continue;
                     }
                     Chunk first = group.representative();
