@@ -203,6 +203,7 @@ public final class ConfigLoader {
             requireText("input.paths[]", p);
         }
         oneOf("output.compression", c.output().compression(), COMPRESSIONS);
+        oneOf("output.commit", c.output().commit(), Set.of("auto", "rename", "manifest"));
         requireText("spark.app_name", c.spark().appName());
         for (String step : c.clean().steps()) {
             if (CleanStep.byName(step) == null) {

@@ -20,7 +20,7 @@ public record EmbedpipeConfig(
             long splitBytes,
             long partitionBytes) implements Serializable {}
 
-    public record Output(String path, String compression) implements Serializable {}
+    public record Output(String path, String compression, String commit) implements Serializable {}
 
     public record Spark(String master, String appName) implements Serializable {}
 

@@ -162,7 +162,8 @@ public final class EmbedJob {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         EmbedderProvider provider = EmbedderRegistry.get(config.embedder().provider());
         ModelInfo model = provider.modelInfo(config);
-        OutputCommitter committer = new OutputCommitter(config.output().path(), runId, spark.sparkContext().hadoopConfiguration());
+        OutputCommitter committer = new OutputCommitter(config.output().path(), runId, spark.sparkContext().hadoopConfiguration(),
+                config.output().commit());
         String output = committer.outputPath();
         String codec = config.output().compression().equals("none") ? "uncompressed" : config.output().compression();
         LOG.info("embedpipe: run {}: {} input file(s), provider {} model {}", runId, files.size(), model.provider(), model.model());
@@ -226,7 +227,7 @@ public final class EmbedJob {
             long wallMs = (System.nanoTime() - t0) / 1_000_000;
             RunReport report = new RunReport(runId, startedAt, output, config, recorded, files, counts,
                     parquetFiles, read.partitions(), spark.sparkContext().master(), spark.sparkContext().applicationId(),
-                    read.readMs(), embedMs, wallMs, requestStats.value(), unsent);
+                    read.readMs(), embedMs, wallMs, requestStats.value(), unsent, committer);
             long tCommit = System.nanoTime();
             committer.commit(report.manifestJson(Instant.now()));
             LOG.info("embedpipe: committed {} in {} ms", output, (System.nanoTime() - tCommit) / 1_000_000);

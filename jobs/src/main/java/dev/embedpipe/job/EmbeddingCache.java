@@ -3,6 +3,7 @@ package dev.embedpipe.job;
 import dev.embedpipe.config.EmbedpipeConfig;
 import dev.embedpipe.embed.ModelInfo;
 import dev.embedpipe.write.CheckpointWriter;
+import dev.embedpipe.write.OutputCommitter;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaPairRDD;
@@ -47,7 +48,10 @@ final class EmbeddingCache {
         if (!config.cache().table().isBlank()) {
             sources.add(config.cache().table());
         } else if (output != null) {
-            sources.add(new Path(output, "embeddings").toString());
+            String previous = OutputCommitter.liveTable(output, "embeddings", spark.sparkContext().hadoopConfiguration());
+            if (previous != null) {
+                sources.add(previous);
+            }
         }
         if (output != null) {
             sources.add(new Path(output, CheckpointWriter.FOLDER).toString());

@@ -61,12 +61,14 @@ public final class RedriveJob {
     public static Result run(SparkSession spark, EmbedpipeConfig config, String table, JsonNode manifest) {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         String runId = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC).format(Instant.now()) + "-redrive";
-        OutputCommitter committer = new OutputCommitter(table, runId, spark.sparkContext().hadoopConfiguration());
+        OutputCommitter committer = new OutputCommitter(table, runId, spark.sparkContext().hadoopConfiguration(),
+                config.output().commit());
         String output = committer.outputPath();
         String codec = config.output().compression().equals("none") ? "uncompressed" : config.output().compression();
         ModelInfo model = EmbedderRegistry.get(config.embedder().provider()).modelInfo(config);
         try {
-            Dataset<Row> errors = spark.read().parquet(output + "/errors");
+            var conf = spark.sparkContext().hadoopConfiguration();
+            Dataset<Row> errors = spark.read().parquet(OutputCommitter.liveTable(output, "errors", conf));
             int partitions = Math.max(1, jsc.defaultParallelism());
             JavaPairRDD<String, Chunk> chunks = errors.toJavaRDD().mapToPair(r -> {
                 Chunk c = new Chunk(r.getAs("chunk_id"), r.getAs("doc_id"), r.<Integer>getAs("chunk_index"), r.getAs("text"),
@@ -87,13 +89,18 @@ public final class RedriveJob {
                     OutputSchemas.RESULTS).write().option("compression", codec).parquet(embeddedPath);
 
             Dataset<Row> results = spark.read().schema(OutputSchemas.RESULTS).parquet(hitsPath, embeddedPath);
-            Dataset<Row> previous = spark.read().parquet(output + "/embeddings");
+            Dataset<Row> previous = spark.read().parquet(OutputCommitter.liveTable(output, "embeddings", conf));
             previous.select(OutputSchemas.columns(OutputSchemas.EMBEDDINGS))
                     .unionByName(results.filter(col("origin").notEqual(OutputSchemas.ERROR)).select(OutputSchemas.columns(OutputSchemas.EMBEDDINGS)))
                     .write().option("compression", codec).parquet(committer.stagingTable("embeddings"));
             results.filter(col("origin").equalTo(OutputSchemas.ERROR)).select(OutputSchemas.columns(OutputSchemas.ERRORS))
                     .coalesce(1).write().option("compression", codec).parquet(committer.stagingTable("errors"));
             EmbeddingCache.extend(results.filter(col("origin").equalTo(OutputSchemas.EMBEDDED)), config, runId, codec);
+            if (committer.manifestMode()) {
+                // a manifest commit publishes a whole new run folder: the rejects come along unchanged
+                spark.read().parquet(OutputCommitter.liveTable(output, "rejects", conf))
+                        .write().option("compression", codec).parquet(committer.stagingTable("rejects"));
+            }
 
             List<Row> perFile = results.groupBy("source_file").agg(count(lit(1)),
                     sum(when(col("origin").equalTo(OutputSchemas.EMBEDDED), 1).otherwise(0)),
@@ -103,7 +110,7 @@ public final class RedriveJob {
             Result result = new Result(perFile.stream().mapToLong(r -> r.getLong(1)).sum(),
                     perFile.stream().mapToLong(r -> r.getLong(2)).sum(), perFile.stream().mapToLong(r -> r.getLong(3)).sum(),
                     perFile.stream().mapToLong(r -> r.getLong(4)).sum(), new RequestStatsSummary(stats.requests, stats.tokensSent));
-            committer.commit(updatedManifest(manifest, perFile, result, runId, config));
+            committer.commit(updatedManifest(manifest, perFile, result, runId, config, committer));
             return result;
         } catch (RuntimeException e) {
             committer.abort();
@@ -112,8 +119,13 @@ public final class RedriveJob {
     }
 
     /** The run's manifest with each file's counts moved from errored to embedded/cached, and this redrive noted. */
-    private static String updatedManifest(JsonNode manifest, List<Row> perFile, Result result, String runId, EmbedpipeConfig config) {
+    private static String updatedManifest(JsonNode manifest, List<Row> perFile, Result result, String runId,
+                                          EmbedpipeConfig config, OutputCommitter committer) {
         ObjectNode root = manifest.deepCopy();
+        ObjectNode outputs = root.with("outputs");
+        for (String table : OutputCommitter.TABLES) {
+            outputs.put(table, committer.publishedTable(table));
+        }
         Map<String, Row> byFile = new HashMap<>();
         perFile.forEach(r -> byFile.put(r.getString(0), r));
         ObjectNode totals = (ObjectNode) root.get("totals");

@@ -39,10 +39,13 @@ public final class RunReport {
     private final long wallMs;
     private final RequestStats requests;
     private final long unsent;
+    private final dev.embedpipe.write.OutputCommitter committer;
 
     RunReport(String runId, Instant startedAt, String output, EmbedpipeConfig config, ModelInfo model,
               List<InputFile> files, Map<Integer, Counts> perFile, int parquetFiles, int partitions, String master,
-              String applicationId, long readMs, long embedMs, long wallMs, RequestStats requests, long unsent) {
+              String applicationId, long readMs, long embedMs, long wallMs, RequestStats requests, long unsent,
+              dev.embedpipe.write.OutputCommitter committer) {
+        this.committer = committer;
         this.requests = requests;
         this.unsent = unsent;
         this.runId = runId;
@@ -181,9 +184,10 @@ public final class RunReport {
 
         ObjectNode outputs = root.putObject("outputs");
         outputs.put("path", output);
-        outputs.put("embeddings", "embeddings/");
-        outputs.put("rejects", "rejects/");
-        outputs.put("errors", "errors/");
+        outputs.put("commit", committer.manifestMode() ? "manifest" : "rename");
+        outputs.put("embeddings", committer.publishedTable("embeddings"));
+        outputs.put("rejects", committer.publishedTable("rejects"));
+        outputs.put("errors", committer.publishedTable("errors"));
         outputs.put("embedding_files", parquetFiles);
         outputs.put("rows", totals.embedded() + totals.cached());
 

@@ -1,6 +1,12 @@
 package dev.embedpipe.write;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
@@ -10,28 +16,54 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Locale;
+import java.util.Set;
 
 /**
- * A run writes its tables under {@code OUTPUT/_staging-RUNID/} (readers skip names starting with '_') and only
- * when everything is written swaps them into {@code OUTPUT/} by rename, replacing the previous run's tables and
- * manifest as a whole. A run that dies before the swap leaves the previous output untouched.
+ * Publishes a run's tables only when the run is whole, in one of two ways ({@code output.commit}):
+ * <ul>
+ *   <li>{@code rename} (local disks, HDFS): tables are written under {@code OUTPUT/_staging-RUNID/} (readers skip
+ *       names starting with '_') and swapped into {@code OUTPUT/embeddings/} etc. by rename, with the manifest. A
+ *       run that dies before the swap leaves the previous output untouched.</li>
+ *   <li>{@code manifest} (object stores, where a rename is a copy and never atomic): tables are written once, under
+ *       {@code OUTPUT/runs/RUNID/}, and never moved; the run is published by writing {@code OUTPUT/manifest.json}
+ *       (one PUT, atomic), which lists every data file of the run under {@code files}. Readers read the files the
+ *       manifest lists. Older runs' folders are deleted after the new manifest is in place.</li>
+ * </ul>
+ * {@code auto} picks {@code manifest} for s3a, gs, abfs and the like, {@code rename} otherwise.
  */
 public final class OutputCommitter {
     public static final List<String> TABLES = List.of("embeddings", "rejects", "errors");
     public static final String MANIFEST = "manifest.json";
+    public static final String RUNS = "runs";
+    private static final Set<String> OBJECT_STORES = Set.of("s3", "s3a", "s3n", "gs", "abfs", "abfss", "wasb", "wasbs", "oss", "cos", "cosn");
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private final FileSystem fs;
     private final Path output;
     private final Path staging;
+    private final String runId;
+    private final boolean manifestMode;
 
     public OutputCommitter(String output, String runId, Configuration conf) {
+        this(output, runId, conf, "auto");
+    }
+
+    public OutputCommitter(String output, String runId, Configuration conf, String mode) {
         try {
             this.output = new Path(output);
             this.fs = this.output.getFileSystem(conf);
-            this.staging = new Path(this.output, "_staging-" + runId);
+            this.runId = runId;
+            String scheme = fs.getUri().getScheme() == null ? "" : fs.getUri().getScheme().toLowerCase(Locale.ROOT);
+            this.manifestMode = mode.equals("manifest") || (mode.equals("auto") && OBJECT_STORES.contains(scheme));
+            this.staging = manifestMode ? new Path(new Path(this.output, RUNS), runId) : new Path(this.output, "_staging-" + runId);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot reach " + output, e);
         }
+    }
+
+    public boolean manifestMode() {
+        return manifestMode;
     }
 
     public String stagingTable(String table) {
@@ -42,31 +74,50 @@ public final class OutputCommitter {
         return fs.makeQualified(output).toString();
     }
 
-    /** Swaps the staged tables and the manifest into place, then removes what the previous run left. */
+    /** Where a table lands, relative to the output folder, for the manifest. */
+    public String publishedTable(String table) {
+        return manifestMode ? RUNS + "/" + runId + "/" + table + "/" : table + "/";
+    }
+
+    /**
+     * The published table of the run in {@code output} (either layout), or null when there is none: what a
+     * redrive or the cache reads.
+     */
+    public static String liveTable(String output, String table, Configuration conf) {
+        try {
+            Path out = new Path(output);
+            FileSystem fs = out.getFileSystem(conf);
+            Path renamed = new Path(out, table);
+            if (fs.exists(renamed)) {
+                return renamed.toString();
+            }
+            Path manifest = new Path(out, MANIFEST);
+            if (!fs.exists(manifest)) {
+                return null;
+            }
+            try (FSDataInputStream in = fs.open(manifest)) {
+                JsonNode relative = JSON.readTree(in).at("/outputs/" + table);
+                return relative.isTextual() ? new Path(out, relative.asText()).toString() : null;
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the output at " + output, e);
+        }
+    }
+
+    /** Publishes the staged tables with the manifest, then removes what earlier runs left. */
     public void commit(String manifestJson) {
         try {
-            Path old = new Path(staging, "_previous");
-            fs.mkdirs(old);
-            for (String table : TABLES) {
-                if (!fs.exists(new Path(staging, table))) {
-                    continue; // a redrive rewrites some tables and keeps the others
+            fs.delete(new Path(staging, "_results"), true);
+            if (manifestMode) {
+                writeManifest(withFileList(manifestJson));
+                for (FileStatus run : fs.listStatus(new Path(output, RUNS))) {
+                    if (!run.getPath().getName().equals(runId)) {
+                        fs.delete(run.getPath(), true);
+                    }
                 }
-                Path live = new Path(output, table);
-                if (fs.exists(live) && !fs.rename(live, new Path(old, table))) {
-                    throw new IOException("cannot move the previous " + live + " aside");
-                }
-                if (!fs.rename(new Path(staging, table), live)) {
-                    throw new IOException("cannot move the new " + table + " into " + live);
-                }
-            }
-            Path tmpManifest = new Path(staging, MANIFEST);
-            try (FSDataOutputStream out = fs.create(tmpManifest, true)) {
-                out.write(manifestJson.getBytes(StandardCharsets.UTF_8));
-            }
-            Path liveManifest = new Path(output, MANIFEST);
-            fs.delete(liveManifest, false);
-            if (!fs.rename(tmpManifest, liveManifest)) {
-                throw new IOException("cannot move the manifest into " + liveManifest);
+            } else {
+                swapTables();
+                writeManifest(manifestJson);
             }
             removeStaleStaging();
             fs.delete(new Path(output, CheckpointWriter.FOLDER), true); // all in the committed table now
@@ -75,16 +126,75 @@ public final class OutputCommitter {
         }
     }
 
+    private void swapTables() throws IOException {
+        Path old = new Path(staging, "_previous");
+        fs.mkdirs(old);
+        for (String table : TABLES) {
+            if (!fs.exists(new Path(staging, table))) {
+                continue; // a redrive rewrites some tables and keeps the others
+            }
+            Path live = new Path(output, table);
+            if (fs.exists(live) && !fs.rename(live, new Path(old, table))) {
+                throw new IOException("cannot move the previous " + live + " aside");
+            }
+            if (!fs.rename(new Path(staging, table), live)) {
+                throw new IOException("cannot move the new " + table + " into " + live);
+            }
+        }
+    }
+
+    /** The manifest with {@code files}: every data file of each table, relative to the output folder. */
+    private String withFileList(String manifestJson) throws IOException {
+        ObjectNode root = (ObjectNode) JSON.readTree(manifestJson);
+        ObjectNode files = root.putObject("files");
+        for (String table : TABLES) {
+            Path dir = new Path(staging, table);
+            if (!fs.exists(dir)) {
+                continue;
+            }
+            ArrayNode list = files.putArray(table);
+            for (FileStatus f : fs.listStatus(dir)) {
+                String name = f.getPath().getName();
+                if (name.endsWith(".parquet") && !name.startsWith(".") && !name.startsWith("_")) {
+                    list.add(publishedTable(table) + name);
+                }
+            }
+        }
+        return JSON.writeValueAsString(root);
+    }
+
+    private void writeManifest(String json) throws IOException {
+        Path live = new Path(output, MANIFEST);
+        if (manifestMode) {
+            // One PUT on an object store: readers see the old manifest or the new one, never a part.
+            try (FSDataOutputStream out = fs.create(live, true)) {
+                out.write(json.getBytes(StandardCharsets.UTF_8));
+            }
+            return;
+        }
+        Path tmp = new Path(staging, MANIFEST);
+        try (FSDataOutputStream out = fs.create(tmp, true)) {
+            out.write(json.getBytes(StandardCharsets.UTF_8));
+        }
+        fs.delete(live, false);
+        if (!fs.rename(tmp, live)) {
+            throw new IOException("cannot move the manifest into " + live);
+        }
+    }
+
     /** Drops this run's staging folder after a failure, leaving the previous output as it was. */
     public void abort() {
         try {
             fs.delete(staging, true);
         } catch (IOException e) {
-            // best effort: a leftover '_staging-' folder is invisible to readers and removed by the next commit
+            // best effort: a leftover folder is invisible to readers and removed by the next commit
         }
     }
 
     private void removeStaleStaging() throws IOException {
+        if (!fs.exists(output)) {
+            return;
+        }
         for (FileStatus child : fs.listStatus(output)) {
             if (child.getPath().getName().startsWith("_staging-")) {
                 fs.delete(child.getPath(), true);

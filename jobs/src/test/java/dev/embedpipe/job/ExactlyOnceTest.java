@@ -12,7 +12,10 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -92,8 +95,78 @@ class ExactlyOnceTest {
         }
     }
 
+    @Test
+    void onObjectStoresTheManifestPublishesTheRunAndAKilledRunLeavesThePreviousOne() throws Exception {
+        Path out = dir.resolve("manifest-commit");
+        Path small = dir.resolve("three.jsonl");
+        Files.writeString(small, "{\"id\":\"m1\",\"text\":\"one\"}\n{\"id\":\"m2\",\"text\":\"two\"}\n{\"id\":\"m3\",\"text\":\"three\"}\n");
+        assertEquals(0, EmbedpipeMain.execute("embed", "--input", small.toString(), "--output", out.toString(),
+                "--master", "local[2]", "--set", "clean.min_chars=0", "--set", "output.commit=manifest"));
+        String previousManifest = Files.readString(out.resolve("manifest.json"));
+        assertThat(Files.exists(out.resolve("embeddings"))).as("nothing is renamed into place").isFalse();
+        assertEquals(3, listedRows(out, "embeddings"));
+
+        Process driver = startDriver(input, out, "--set", "output.commit=manifest");
+        try {
+            assertTrue(waitForWrite(out, "runs", driver), "the driver reached the write of the embeddings");
+            Thread.sleep(300);
+        } finally {
+            driver.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+        }
+        assertEquals(previousManifest, Files.readString(out.resolve("manifest.json")), "the killed run published nothing");
+        assertEquals(3, listedRows(out, "embeddings"), "the files the manifest lists are all there");
+
+        assertEquals(0, EmbedpipeMain.execute("embed", "--input", input.toString(), "--output", out.toString(),
+                "--master", "local[2]", "--set", "output.commit=manifest"));
+        assertEquals(195, listedRows(out, "embeddings"));
+        try (Stream<Path> runs = Files.list(out.resolve("runs"))) {
+            assertThat(runs.toList()).as("older runs' folders are removed once the new manifest is in place").hasSize(1);
+        }
+        // a redrive publishes a whole new run folder, the rejects included
+        assertEquals(0, EmbedpipeMain.execute("redrive", "--table", out.toString(), "--master", "local[2]"));
+        assertEquals(195, listedRows(out, "embeddings"));
+        JsonNode manifest = new ObjectMapper().readTree(out.resolve("manifest.json").toFile());
+        assertThat(manifest.at("/files/rejects")).isNotEmpty();
+        assertThat(Files.exists(out.resolve(manifest.at("/outputs/rejects").asText()))).isTrue();
+    }
+
+    /** Rows in the files the manifest lists for a table, as a reader of an object store would find them. */
+    private static int listedRows(Path out, String table) throws IOException {
+        JsonNode manifest = new ObjectMapper().readTree(out.resolve("manifest.json").toFile());
+        assertEquals("manifest", manifest.at("/outputs/commit").asText());
+        int rows = 0;
+        for (JsonNode file : manifest.at("/files/" + table)) {
+            Path data = out.resolve(file.asText());
+            assertTrue(Files.isRegularFile(data), "listed file " + data);
+            Path one = dir.resolve("one-" + System.nanoTime());
+            Files.createDirectories(one);
+            Files.copy(data, one.resolve(data.getFileName()));
+            rows += ParquetTables.rows(one).size();
+        }
+        return rows;
+    }
+
+    private static boolean waitForWrite(Path out, String folder, Process driver) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        Set<String> before = new HashSet<>();
+        try (Stream<Path> runs = Files.list(out.resolve(folder))) {
+            runs.forEach(p -> before.add(p.getFileName().toString()));
+        }
+        while (System.nanoTime() < deadline && driver.isAlive()) {
+            try (Stream<Path> runs = Files.list(out.resolve(folder))) {
+                for (Path run : runs.filter(p -> !before.contains(p.getFileName().toString())).toList()) {
+                    if (Files.isDirectory(run.resolve("embeddings").resolve("_temporary"))) {
+                        return true;
+                    }
+                }
+            }
+            Thread.sleep(20);
+        }
+        return false;
+    }
+
     /** The job in its own JVM, as a user or a scheduler would run it, so it can be killed. */
-    private static Process startDriver(Path in, Path out) throws IOException {
+    private static Process startDriver(Path in, Path out, String... extra) throws IOException {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g"));
         for (String arg : java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()) {
             if (arg.startsWith("--add-") || arg.startsWith("-Dai.djl") || arg.startsWith("-Dlog4j2")) {
@@ -102,6 +175,7 @@ class ExactlyOnceTest {
         }
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), EmbedpipeMain.class.getName(),
                 "embed", "--input", in.toString(), "--output", out.toString(), "--master", "local[2]"));
+        command.addAll(List.of(extra));
         return new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(dir.resolve("killed-driver.log").toFile()).start();
     }
