@@ -47,22 +47,23 @@ class SparkSubmitIT {
     void theSampleRunsOnTwoWorkersWithOneTokenizerAndOneSessionPerExecutor() throws Exception {
         Path out = dir.resolve("out");
         List<String> jars = new ArrayList<>();
-        try (Stream<Path> lib = Files.list(HOME.resolve("jobs/target/lib"))) {
+        try (Stream<Path> lib = Files.list(HOME.resolve("jobs/target/lib"))) { // the args file's jars_dir
             lib.sorted().forEach(p -> jars.add(p.toString()));
         }
-        List<String> command = List.of(HOME.resolve("jobs/bin/spark-submit").toString(),
+        // exactly the arguments of conf/spark-submit.json, which the Airflow DAG and the README use too
+        JsonNode args = new ObjectMapper().readTree(HOME.resolve("conf/spark-submit.json").toFile());
+        List<String> command = new ArrayList<>(List.of(HOME.resolve("jobs/bin/spark-submit").toString(),
                 "--master", cluster.master(), "--deploy-mode", "client",
-                "--class", "dev.embedpipe.cli.EmbedpipeMain",
-                "--jars", String.join(",", jars),
-                "--conf", "spark.driver.host=127.0.0.1", "--conf", "spark.executor.memory=1g",
-                "--conf", "spark.executor.extraJavaOptions=-Dai.djl.offline=true -DOPT_OUT_TRACKING=true",
-                "--conf", "spark.ui.enabled=false",
+                "--class", args.get("class").asText(), "--jars", String.join(",", jars),
+                "--conf", "spark.driver.host=127.0.0.1",
                 // both executors up before the first task, so both take part
                 "--conf", "spark.scheduler.minRegisteredResourcesRatio=1.0",
-                "--conf", "spark.scheduler.maxRegisteredResourcesWaitingTime=120s",
-                HOME.resolve("jobs/target/embedpipe-jobs-0.1.0-SNAPSHOT.jar").toString(),
-                "embed", "--input", HOME.resolve("datasets-sample").toString(), "--output", out.toString(),
-                "--set", "input.partition_bytes=65536");
+                "--conf", "spark.scheduler.maxRegisteredResourcesWaitingTime=120s"));
+        args.get("conf").fields().forEachRemaining(e -> command.addAll(List.of("--conf", e.getKey() + "=" + e.getValue().asText())));
+        command.add(HOME.resolve(args.get("application").asText()).toString());
+        args.get("application_args").forEach(a -> command.add(a.asText()
+                .replace("{input}", HOME.resolve("datasets-sample").toString()).replace("{output}", out.toString())));
+        command.addAll(List.of("--set", "input.partition_bytes=65536"));
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(dir.resolve("submit.log").toFile());
         pb.environment().put("EMBEDPIPE_CLUSTER_DIR", dir.resolve("cluster").toString());
         Process submit = pb.start();

@@ -1,0 +1,77 @@
+"""Daily embedpipe run under Airflow.
+
+Embeds the day's input partition ({{ ds }}) with SparkSubmitOperator, using the spark-submit arguments of
+conf/spark-submit.json (the same ones the README's cluster command and SparkSubmitIT use). All daily runs share one
+embedding cache (cache.table), so a retried or repeated day pays only for what is new: the job is idempotent.
+The API key comes from the Airflow connection's password (or the worker's environment) and reaches executors as
+spark.executorEnv.OPENAI_API_KEY, which the job redacts from Spark's UI and event log.
+
+In YARN or Kubernetes cluster mode the driver's exit code does not reach Airflow, so a second task reads the run's
+manifest.json and fails when the run failed, went over a quality threshold or ran out of budget.
+"""
+import json
+import os
+from datetime import datetime, timedelta
+
+from airflow import DAG
+from airflow.operators.python import PythonOperator
+from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+
+PROJECT = os.environ.get("EMBEDPIPE_HOME", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+ARGS_FILE = os.path.join(PROJECT, "conf", "spark-submit.json")
+INPUT = os.environ.get("EMBEDPIPE_INPUT", "s3a://corpus/jsonl/dt={{ ds }}/")
+OUTPUT = os.environ.get("EMBEDPIPE_OUTPUT", "s3a://embeddings/daily/dt={{ ds }}")
+CACHE = os.environ.get("EMBEDPIPE_CACHE", "s3a://embeddings/cache")
+
+
+def submit_arguments(input_path, output_path, args_file=ARGS_FILE):
+    """The operator's arguments from the shared args file, with this run's input and output filled in."""
+    with open(args_file, encoding="utf-8") as f:
+        spec = json.load(f)
+    jars_dir = os.path.join(PROJECT, spec["jars_dir"])
+    jars = sorted(os.path.join(jars_dir, n) for n in os.listdir(jars_dir)) if os.path.isdir(jars_dir) else []
+    return {
+        "java_class": spec["class"],
+        "application": os.path.join(PROJECT, spec["application"]),
+        "jars": ",".join(jars),
+        "conf": dict(spec["conf"]),
+        "application_args": [a.replace("{input}", input_path).replace("{output}", output_path)
+                             for a in spec["application_args"]],
+    }
+
+
+def check_manifest(output_path, **_):
+    """Fails the task unless the run's manifest says it succeeded (the exit code is lost in cluster mode)."""
+    from urllib.parse import urlparse
+    parsed = urlparse(output_path)
+    if parsed.scheme in ("", "file"):
+        with open(os.path.join(parsed.path, "manifest.json"), encoding="utf-8") as f:
+            manifest = json.load(f)
+    else:  # object stores: read through the job's own Hadoop settings is overkill here; use fsspec when present
+        import fsspec
+        with fsspec.open(output_path.rstrip("/") + "/manifest.json", "r") as f:
+            manifest = json.load(f)
+    status = manifest.get("status")
+    if status != "succeeded":
+        raise RuntimeError("embedpipe run %s ended %s: %s" % (manifest.get("run_id"), status,
+                                                             manifest.get("quality", {}).get("breaches")))
+    return manifest["totals"]
+
+
+arguments = submit_arguments(INPUT, OUTPUT)
+arguments["application_args"] += ["--set", "cache.table=" + CACHE]
+arguments["conf"]["spark.executorEnv.OPENAI_API_KEY"] = "{{ conn.openai_default.password }}"
+
+with DAG(
+    dag_id="embedpipe_daily",
+    start_date=datetime(2026, 1, 1),
+    schedule="@daily",
+    catchup=False,
+    max_active_runs=1,
+    default_args={"retries": 2, "retry_delay": timedelta(minutes=10)},  # safe: reruns reuse the cache
+    tags=["embedpipe"],
+) as dag:
+    embed = SparkSubmitOperator(task_id="embed", conn_id="spark_default", name="embedpipe-{{ ds }}", **arguments)
+    check = PythonOperator(task_id="check_manifest", python_callable=check_manifest,
+                           op_kwargs={"output_path": OUTPUT})
+    embed >> check
