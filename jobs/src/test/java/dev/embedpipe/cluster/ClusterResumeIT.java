@@ -1,6 +1,7 @@
 package dev.embedpipe.cluster;
 
 import dev.embedpipe.cli.EmbedpipeMain;
+import dev.embedpipe.testing.DriverProcess;
 import dev.embedpipe.testing.ParquetTables;
 import dev.embedpipe.testing.ScriptedEmbeddingServer;
 import org.apache.parquet.example.data.Group;
@@ -13,7 +14,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -66,6 +66,17 @@ class ClusterResumeIT {
         return CHUNKS / PER_REQUEST + partitions;
     }
 
+    /** At most 5% more requests than a clean run would make, and the table a clean run would write. */
+    private static void checkAgainstACleanRun(String scenario, ScriptedEmbeddingServer server, Path out) throws Exception {
+        int partitions = new com.fasterxml.jackson.databind.ObjectMapper().readTree(out.resolve("manifest.json").toFile())
+                .at("/spark/partitions").asInt();
+        int clean = cleanRequests(partitions);
+        System.out.printf("cluster, %s: %d requests, a clean run %d (%.1f%% more)%n", scenario, server.requestCount(), clean,
+                100.0 * (server.requestCount() - clean) / clean);
+        assertThat(server.requestCount()).isLessThanOrEqualTo((int) (clean * 1.05));
+        checkTable(out);
+    }
+
     private static void checkTable(Path out) throws Exception {
         Set<String> ids = new HashSet<>();
         for (Group g : ParquetTables.rows(out.resolve("embeddings"))) {
@@ -94,13 +105,7 @@ class ClusterResumeIT {
             } finally {
                 settings.keySet().forEach(System::clearProperty);
             }
-            int partitions = new com.fasterxml.jackson.databind.ObjectMapper().readTree(out.resolve("manifest.json").toFile())
-                    .at("/spark/partitions").asInt();
-            int clean = cleanRequests(partitions);
-            System.out.printf("cluster, worker lost: %d requests, a clean run %d (%.1f%% more)%n", server.requestCount(), clean,
-                    100.0 * (server.requestCount() - clean) / clean);
-            assertThat(server.requestCount()).isLessThanOrEqualTo((int) (clean * 1.05));
-            checkTable(out);
+            checkAgainstACleanRun("worker lost", server, out);
         }
     }
 
@@ -110,16 +115,7 @@ class ClusterResumeIT {
             server.latency(Duration.ofMillis(100));
             Path out = dir.resolve("driver-lost");
             Map<String, String> settings = cluster.driverSettings();
-            List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g"));
-            for (String arg : java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-                if (arg.startsWith("--add-") || arg.startsWith("-Dai.djl") || arg.startsWith("-Dlog4j2")) {
-                    command.add(arg);
-                }
-            }
-            settings.forEach((k, v) -> command.add("-D" + k + "=" + v));
-            command.addAll(List.of("-cp", System.getProperty("java.class.path"), EmbedpipeMain.class.getName()));
-            command.addAll(args(server, out));
-            Process driver = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(dir.resolve("driver.log").toFile()).start();
+            Process driver = DriverProcess.start(dir.resolve("driver.log"), args(server, out), settings);
             try {
                 long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
                 while (server.requestCount() < 120 && System.nanoTime() < deadline && driver.isAlive()) {
@@ -137,13 +133,7 @@ class ClusterResumeIT {
             } finally {
                 settings.keySet().forEach(System::clearProperty);
             }
-            int partitions = new com.fasterxml.jackson.databind.ObjectMapper().readTree(out.resolve("manifest.json").toFile())
-                    .at("/spark/partitions").asInt();
-            int clean = cleanRequests(partitions);
-            System.out.printf("cluster, driver lost: %d requests over both runs, a clean run %d (%.1f%% more)%n",
-                    server.requestCount(), clean, 100.0 * (server.requestCount() - clean) / clean);
-            assertThat(server.requestCount()).isLessThanOrEqualTo((int) (clean * 1.05));
-            checkTable(out);
+            checkAgainstACleanRun("driver lost and rerun", server, out);
         }
     }
 }

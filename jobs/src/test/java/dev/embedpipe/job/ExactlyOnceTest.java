@@ -2,6 +2,7 @@ package dev.embedpipe.job;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.embedpipe.cli.EmbedpipeMain;
+import dev.embedpipe.testing.DriverProcess;
 import dev.embedpipe.testing.LocalFiles;
 import dev.embedpipe.testing.ParquetTables;
 import org.apache.parquet.example.data.Group;
@@ -165,19 +166,11 @@ class ExactlyOnceTest {
         return false;
     }
 
-    /** The job in its own JVM, as a user or a scheduler would run it, so it can be killed. */
+    /** The job in its own JVM, so it can be killed. */
     private static Process startDriver(Path in, Path out, String... extra) throws IOException {
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g"));
-        for (String arg : java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (arg.startsWith("--add-") || arg.startsWith("-Dai.djl") || arg.startsWith("-Dlog4j2")) {
-                command.add(arg);
-            }
-        }
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), EmbedpipeMain.class.getName(),
-                "embed", "--input", in.toString(), "--output", out.toString(), "--master", "local[2]"));
-        command.addAll(List.of(extra));
-        return new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(dir.resolve("killed-driver.log").toFile()).start();
+        List<String> args = new ArrayList<>(List.of("embed", "--input", in.toString(), "--output", out.toString(), "--master", "local[2]"));
+        args.addAll(List.of(extra));
+        return DriverProcess.start(dir.resolve("killed-driver.log"), args, Map.of());
     }
 
     private static boolean waitForEmbeddingWrite(Path out, Process driver) throws Exception {

@@ -1,6 +1,7 @@
 package dev.embedpipe.job;
 
 import dev.embedpipe.cli.EmbedpipeMain;
+import dev.embedpipe.testing.DriverProcess;
 import dev.embedpipe.testing.LocalFiles;
 import dev.embedpipe.testing.ParquetTables;
 import dev.embedpipe.testing.ScriptedEmbeddingServer;
@@ -98,14 +99,6 @@ class ResumeTest {
     }
 
     private Process startDriver(List<String> jobArgs) throws Exception {
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g"));
-        for (String arg : java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (arg.startsWith("--add-") || arg.startsWith("-Dai.djl") || arg.startsWith("-Dlog4j2")) {
-                command.add(arg);
-            }
-        }
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), EmbedpipeMain.class.getName()));
-        command.addAll(jobArgs);
-        return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(dir.resolve("driver.log").toFile()).start();
+        return DriverProcess.start(dir.resolve("driver.log"), jobArgs, java.util.Map.of());
     }
 }

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.embedpipe.config.EmbedpipeConfig;
 
-import java.io.IOException;
 import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -47,13 +46,7 @@ public final class OpenAiWireFormat implements WireFormat {
 
     @Override
     public float[][] parse(byte[] body, int inputs, Integer dimensions) throws BadResponseException {
-        JsonNode root;
-        try {
-            root = JSON.readTree(body);
-        } catch (IOException e) {
-            throw new BadResponseException("malformed JSON answer");
-        }
-        JsonNode data = root == null ? null : root.get("data");
+        JsonNode data = WireFormat.tree(body).get("data");
         if (data == null || !data.isArray()) {
             throw new BadResponseException("answer has no data array");
         }

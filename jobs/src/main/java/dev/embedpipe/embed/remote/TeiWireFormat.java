@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.embedpipe.config.EmbedpipeConfig;
 
-import java.io.IOException;
 import java.net.URI;
 import java.util.List;
 
@@ -37,13 +36,8 @@ public final class TeiWireFormat implements WireFormat {
 
     @Override
     public float[][] parse(byte[] body, int inputs, Integer dimensions) throws BadResponseException {
-        JsonNode root;
-        try {
-            root = JSON.readTree(body);
-        } catch (IOException e) {
-            throw new BadResponseException("malformed JSON answer");
-        }
-        if (root == null || !root.isArray()) {
+        JsonNode root = WireFormat.tree(body);
+        if (!root.isArray()) {
             throw new BadResponseException("answer is not an array of vectors");
         }
         if (root.size() != inputs) {

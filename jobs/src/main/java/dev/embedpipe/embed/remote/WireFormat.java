@@ -44,6 +44,19 @@ public interface WireFormat {
         }
     }
 
+    /** A 2xx answer's JSON; malformed JSON makes the answer bad (retried), never a crash. */
+    static JsonNode tree(byte[] body) throws BadResponseException {
+        try {
+            JsonNode root = JSON.readTree(body);
+            if (root == null) {
+                throw new BadResponseException("empty answer");
+            }
+            return root;
+        } catch (java.io.IOException e) {
+            throw new BadResponseException("malformed JSON answer");
+        }
+    }
+
     /** Checks vectors decoded in input order. */
     static float[][] checked(float[][] vectors, Integer dimensions) throws BadResponseException {
         int dims = dimensions != null ? dimensions : vectors.length > 0 && vectors[0] != null ? vectors[0].length : 0;

@@ -4,7 +4,6 @@ import dev.embedpipe.chunk.Chunk;
 import dev.embedpipe.config.ConfigLoader;
 import dev.embedpipe.config.EmbedpipeConfig;
 import dev.embedpipe.embed.EmbedStage;
-import dev.embedpipe.embed.EmbeddedChunk;
 import dev.embedpipe.embed.Embedder;
 import dev.embedpipe.embed.EmbedderRegistry;
 import dev.embedpipe.testing.ScriptedEmbeddingServer;
