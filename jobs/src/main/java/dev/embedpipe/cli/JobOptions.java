@@ -109,6 +109,11 @@ final class JobOptions {
             conf.setMaster("local[*]");
         }
         conf.setIfMissing("spark.app.name", cfg.spark().appName());
+        cfg.spark().conf().forEach(conf::setIfMissing);
+        if (cfg.progress().intervalS() > 0) {
+            // Running tasks report their counters with each heartbeat: beat at least as often as the progress line.
+            conf.setIfMissing("spark.executor.heartbeatInterval", Math.min(10, cfg.progress().intervalS()) + "s");
+        }
         // No _SUCCESS marker: readers that glob the table folder must see only Parquet files.
         conf.setIfMissing("spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs", "false");
         conf.setIfMissing("spark.hadoop.parquet.summary.metadata.level", "NONE");

@@ -32,7 +32,7 @@ public final class ConfigLoader {
     public static final Set<String> DUPLICATE_ID_MODES = Set.of("keep-first", "reject-all", "allow");
     public static final Set<String> COMPRESSIONS = Set.of("zstd", "snappy", "gzip", "none");
     /** Keys whose value is a free-form mapping (any names allowed inside). */
-    private static final Set<String> FREE_FORM = Set.of("embedder.headers");
+    private static final Set<String> FREE_FORM = Set.of("embedder.headers", "spark.conf");
 
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
             .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
@@ -61,7 +61,9 @@ public final class ConfigLoader {
             if (!recorded.isObject()) {
                 throw new ConfigException("the manifest's config is not a mapping");
             }
-            merge(tree, (ObjectNode) YAML.valueToTree(recorded), "");
+            ObjectNode copy = ((ObjectNode) recorded).deepCopy();
+            forEachFreeForm(copy, map -> map.properties().removeIf(e -> REDACTED.equals(e.getValue().asText())));
+            merge(tree, copy, "");
         }
         if (configFile != null) {
             if (!Files.isRegularFile(configFile)) {
@@ -108,8 +110,36 @@ public final class ConfigLoader {
         return keys;
     }
 
+    /**
+     * The configuration as a tree for the manifest, with secret-looking values of the free-form maps (HTTP headers,
+     * Spark settings such as fs.s3a.secret.key) replaced by {@link #REDACTED}; a redrive takes those from its own
+     * configuration again.
+     */
     public static JsonNode toTree(EmbedpipeConfig config) {
-        return YAML.valueToTree(config);
+        ObjectNode tree = YAML.valueToTree(config);
+        forEachFreeForm(tree, map -> map.properties().forEach(e -> {
+            if (SECRET_KEY.matcher(e.getKey()).find()) {
+                e.setValue(YAML.getNodeFactory().textNode(REDACTED));
+            }
+        }));
+        return tree;
+    }
+
+    public static final String REDACTED = "*********(redacted)";
+    private static final java.util.regex.Pattern SECRET_KEY =
+            java.util.regex.Pattern.compile("(?i)secret|password|token|access[.]?key|api[._-]?key|authorization|bearer|credential");
+
+    private static void forEachFreeForm(ObjectNode tree, java.util.function.Consumer<ObjectNode> action) {
+        for (String dotted : FREE_FORM) {
+            String[] parts = dotted.split("\\.");
+            JsonNode node = tree;
+            for (String part : parts) {
+                node = node == null ? null : node.get(part);
+            }
+            if (node instanceof ObjectNode map) {
+                action.accept(map);
+            }
+        }
     }
 
     private static ObjectNode defaults() {
@@ -250,6 +280,12 @@ public final class ConfigLoader {
             throw new ConfigException("cost.usd_per_million_tokens: must be at least 0, got " + c.cost().usdPerMillionTokens());
         }
         range("embedder.threads_per_task", c.embedder().threadsPerTask(), 1, 256);
+        range("progress.interval_s", c.progress().intervalS(), 0, 3600);
+        c.spark().conf().forEach((key, value) -> {
+            if (!key.startsWith("spark.")) {
+                throw new ConfigException("spark.conf: '" + key + "' is not a Spark setting (they start with 'spark.')");
+            }
+        });
         provider.validate(c);
     }
 

@@ -9,7 +9,7 @@ import java.util.List;
  */
 public record EmbedpipeConfig(
         Input input, Output output, Spark spark, Clean clean, Chunk chunk, Quality quality, Embedder embedder,
-        Limits limits, Cost cost, Cache cache, Budget budget) implements Serializable {
+        Limits limits, Cost cost, Cache cache, Budget budget, Progress progress) implements Serializable {
 
     public record Input(
             List<String> paths,
@@ -22,7 +22,8 @@ public record EmbedpipeConfig(
 
     public record Output(String path, String compression, String commit) implements Serializable {}
 
-    public record Spark(String master, String appName) implements Serializable {}
+    /** {@code conf}: Spark settings for the run (e.g. spark.hadoop.fs.s3a.*); spark-submit's --conf wins. */
+    public record Spark(String master, String appName, java.util.Map<String, String> conf) implements Serializable {}
 
     public record Clean(List<String> steps, int minChars) implements Serializable {}
 
@@ -69,4 +70,7 @@ public record EmbedpipeConfig(
 
     /** Hard caps on what one run may spend; 0 means none. */
     public record Budget(long maxTotalTokens, double maxCost) implements Serializable {}
+
+    /** The driver's progress line: every {@code intervalS} seconds, 0 for none. */
+    public record Progress(int intervalS) implements Serializable {}
 }

@@ -18,6 +18,7 @@ public final class RequestStats implements Serializable {
     public long tokensSent;    // tokens in every attempt's inputs
     public long inputsSent;
     public long throttledNanos; // time spent waiting for the rate buckets and for Retry-After
+    public long inFlight;      // a gauge for live progress: attempts sent and not yet answered (not summed)
     private final long[] latency = new long[BUCKETS];
 
     public synchronized void recordLatency(long nanos) {
@@ -51,6 +52,7 @@ public final class RequestStats implements Serializable {
         copy.tokensSent = tokensSent;
         copy.inputsSent = inputsSent;
         copy.throttledNanos = throttledNanos;
+        copy.inFlight = inFlight;
         System.arraycopy(latency, 0, copy.latency, 0, BUCKETS);
         return copy;
     }

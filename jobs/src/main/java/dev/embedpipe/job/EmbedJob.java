@@ -12,6 +12,7 @@ import dev.embedpipe.embed.GroupEmbedStage;
 import dev.embedpipe.embed.HashGroup;
 import dev.embedpipe.embed.ModelInfo;
 import dev.embedpipe.embed.RequestPacker;
+import dev.embedpipe.job.ProgressCounters.Counter;
 import dev.embedpipe.read.Document;
 import dev.embedpipe.read.DuplicateIdFilter;
 import dev.embedpipe.read.FilteredCounter;
@@ -91,7 +92,7 @@ public final class EmbedJob {
     record Read(JavaRDD<ReadRecord> spread, JavaRDD<ReadRecord> bookkeeping, List<ReadRecord> tallies,
                 Map<Integer, Long> rejectsPerFile, int partitions, long readMs) {}
 
-    static Read read(SparkSession spark, EmbedpipeConfig config, List<InputFile> files) {
+    static Read read(SparkSession spark, EmbedpipeConfig config, List<InputFile> files, ProgressCounters progress) {
         long tRead = System.nanoTime();
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         List<SourceSplit> splits = InputResolver.splits(files, config.input().splitBytes());
@@ -105,7 +106,14 @@ public final class EmbedJob {
                             new RecordParser(cfg.input().idField(), cfg.input().textField()),
                             new Cleaner(cfg.clean().steps(), cfg.clean().minChars()), cfg.input().maxLineBytes());
                     TaskContext.get().addTaskCompletionListener((TaskCompletionListener) task -> reader.close()); // also on failure
-                    return faults.wrap("read", reader);
+                    return faults.wrap("read", mapped(reader, r -> {
+                        if (r instanceof Document) {
+                            progress.add(Counter.DOCUMENTS, 1);
+                        } else if (r instanceof Reject) {
+                            progress.add(Counter.REJECTED, 1);
+                        }
+                        return r;
+                    }));
                 });
         JavaRDD<ReadRecord> spread = read
                 .mapToPair(record -> new Tuple2<>(ShuffleKey.of(record, partitions), record))
@@ -127,12 +135,20 @@ public final class EmbedJob {
      * partitions: identical texts meet once, and cached ones carry their vector.
      */
     static JavaRDD<HashGroup> hashGroups(Read read, EmbedpipeConfig config, ModelInfo model,
-                                         JavaPairRDD<String, float[]> cache) {
+                                         JavaPairRDD<String, float[]> cache, ProgressCounters progress) {
         EmbedpipeConfig cfg = config;
         JavaPairRDD<String, Chunk> chunks = read.spread().filter(r -> r instanceof Document).map(r -> (Document) r)
                 .mapPartitionsToPair(documents -> {
                     Chunker chunker = new Chunker(Tokenizers.get(model.tokenizer()), cfg.chunk().maxTokens(), cfg.chunk().overlapTokens());
-                    return mapped(new ChunkStage(documents, chunker), c -> new Tuple2<>(c.contentHash(), c.withoutTokenIds()));
+                    Iterator<Document> counted = mapped(documents, d -> {
+                        progress.add(Counter.DOCUMENTS_CHUNKED, 1);
+                        return d;
+                    });
+                    return mapped(new ChunkStage(counted, chunker), c -> {
+                        progress.add(Counter.CHUNKS, 1);
+                        progress.add(Counter.CHUNK_TOKENS, c.tokenCount());
+                        return new Tuple2<>(c.contentHash(), c.withoutTokenIds());
+                    });
                 });
         return group(chunks, cache, read.partitions());
     }
@@ -165,9 +181,11 @@ public final class EmbedJob {
         String codec = config.output().compression().equals("none") ? "uncompressed" : config.output().compression();
         LOG.info("embedpipe: run {}: {} input file(s), provider {} model {}", runId, files.size(), model.provider(), model.model());
 
-        try {
+        StageTimer stages = new StageTimer();
+        try (ProgressReporter progress = new ProgressReporter(spark.sparkContext(), config.progress().intervalS())) {
             // 1-3. read once, spread, bookkeeping
-            Read read = read(spark, config, files);
+            Read read = read(spark, config, files, progress.counters());
+            stages.done("read");
             LineNumbers lineNumbers = LineNumbers.fromTallies(read.tallies().stream()
                     .filter(r -> r instanceof SplitTally).map(r -> (SplitTally) r).toList());
             long totalRejects = read.rejectsPerFile().values().stream().mapToLong(Long::longValue).sum();
@@ -181,23 +199,40 @@ public final class EmbedJob {
                     .sortWithinPartitions("source_file", "byte_offset")
                     .write().option("compression", codec).parquet(committer.stagingTable("rejects"));
             read.bookkeeping().unpersist(false);
+            stages.done("rejects");
+            progress.phase("chunk");
+            progress.documentsTotal(documentsToChunk(read));
 
-            // 4. chunk and look up the cache; hits are written as they are
+            // 4. chunk and look up the cache; hits are written as they are, misses counted for the progress line
             long tEmbed = System.nanoTime();
             int concurrentTasks = Math.max(1, Math.min(jsc.defaultParallelism(), read.partitions()));
-            JavaRDD<HashGroup> groups = hashGroups(read, config, model, EmbeddingCache.load(spark, config, model, output));
+            ProgressCounters counters = progress.counters();
+            JavaRDD<HashGroup> groups = hashGroups(read, config, model, EmbeddingCache.load(spark, config, model, output), counters);
             String hitsPath = committer.stagingTable("_results/cache");
-            spark.createDataFrame(groups.filter(HashGroup::hit).flatMap(g -> g.chunks().stream()
-                            .map(c -> OutputSchemas.resultRow(c, g.cached(), null, OutputSchemas.FROM_CACHE, model)).iterator()),
+            spark.createDataFrame(groups.flatMap(g -> {
+                        if (!g.hit()) {
+                            counters.add(Counter.TO_EMBED, g.chunks().size());
+                            counters.add(Counter.TO_EMBED_TOKENS, g.representative().tokenCount());
+                            return java.util.Collections.<Row>emptyIterator();
+                        }
+                        counters.add(Counter.CACHED, g.chunks().size());
+                        return g.chunks().stream()
+                                .map(c -> OutputSchemas.resultRow(c, g.cached(), null, OutputSchemas.FROM_CACHE, model)).iterator();
+                    }),
                     OutputSchemas.RESULTS).write().option("compression", codec).parquet(hitsPath);
+            stages.done("chunk_and_cache_lookup");
 
             // 5. embed what the cache missed, within the budget
+            progress.phase("embed");
             long[] allowances = allowances(groups, config, read.partitions());
             RequestStatsAccumulator requestStats = new RequestStatsAccumulator();
             spark.sparkContext().register(requestStats, "embedpipe.requests");
-            JavaRDD<Row> embeddedRows = embedMisses(spark, groups, config, model, output, concurrentTasks, allowances, requestStats);
+            JavaRDD<Row> embeddedRows = embedMisses(spark, groups, config, model, output, concurrentTasks, allowances, requestStats,
+                    counters);
             String embeddedPath = committer.stagingTable("_results/embedded");
             spark.createDataFrame(embeddedRows, OutputSchemas.RESULTS).write().option("compression", codec).parquet(embeddedPath);
+            stages.done("embed");
+            progress.phase("write");
 
             // 6. split into the output tables, extend the shared cache, count
             Dataset<Row> results = spark.read().schema(OutputSchemas.RESULTS).parquet(hitsPath, embeddedPath);
@@ -207,6 +242,7 @@ public final class EmbedJob {
                     .coalesce(1).write().option("compression", codec).parquet(committer.stagingTable("errors"));
             EmbeddingCache.extend(results.filter(col("origin").equalTo(OutputSchemas.EMBEDDED)), config, runId, codec);
             long embedMs = (System.nanoTime() - tEmbed) / 1_000_000;
+            stages.done("write_tables");
 
             List<Row> perFile = results.groupBy("source_file").agg(count(lit(1)), sum("token_count"),
                     sum(when(col("chunk_index").equalTo(0), 1).otherwise(0)),
@@ -224,7 +260,7 @@ public final class EmbedJob {
             long wallMs = (System.nanoTime() - t0) / 1_000_000;
             RunReport report = new RunReport(runId, startedAt, output, config, recorded, files, counts,
                     parquetFiles, read.partitions(), spark.sparkContext().master(), spark.sparkContext().applicationId(),
-                    read.readMs(), embedMs, wallMs, requestStats.value(), unsent, committer);
+                    read.readMs(), embedMs, wallMs, requestStats.value(), unsent, committer, stages.done("count"));
             long tCommit = System.nanoTime();
             committer.commit(report.manifestJson(Instant.now()));
             LOG.info("embedpipe: committed {} in {} ms", output, (System.nanoTime() - tCommit) / 1_000_000);
@@ -240,7 +276,8 @@ public final class EmbedJob {
      * checkpointed under {@code output} as they are paid for, request statistics into {@code requestStats}.
      */
     static JavaRDD<Row> embedMisses(SparkSession spark, JavaRDD<HashGroup> groups, EmbedpipeConfig config, ModelInfo model,
-                                    String output, int concurrentTasks, long[] allowances, RequestStatsAccumulator requestStats) {
+                                    String output, int concurrentTasks, long[] allowances, RequestStatsAccumulator requestStats,
+                                    ProgressCounters progress) {
         EmbedpipeConfig cfg = config;
         SerializableConf conf = new SerializableConf(spark.sparkContext().hadoopConfiguration());
         FaultInjection faults = new FaultInjection(spark.conf().get(FaultInjection.CONF_KEY, ""));
@@ -248,6 +285,7 @@ public final class EmbedJob {
             TaskContext task = TaskContext.get();
             Embedder embedder = EmbedderRegistry.get(cfg.embedder().provider()).embedder(cfg);
             Embedder.Session session = embedder.openSession(cfg, concurrentTasks);
+            progress.attach(session.stats());
             CheckpointWriter checkpoint = new CheckpointWriter(output, String.format("part-%05d-attempt-%d-stage-%d-%d",
                     task.partitionId(), task.attemptNumber(), task.stageId(), task.stageAttemptNumber()), model, conf.get(),
                     EmbedderRegistry.get(cfg.embedder().provider()).failsPerItem());
@@ -268,6 +306,12 @@ public final class EmbedJob {
                 session.close();
             });
             return faults.wrap("embed", mapped(stage, r -> {
+                if (r.origin() == GroupEmbedStage.Origin.ERROR) {
+                    progress.add(Counter.ERRORS, 1);
+                } else {
+                    progress.add(Counter.EMBEDDED, 1);
+                    progress.add(Counter.EMBEDDED_TOKENS, r.chunk().tokenCount());
+                }
                 String origin = switch (r.origin()) {
                     case EMBEDDED -> OutputSchemas.EMBEDDED;
                     case REUSED -> OutputSchemas.REUSED;
@@ -345,9 +389,18 @@ public final class EmbedJob {
         ModelInfo model = provider.modelInfo(config);
         String output = config.output().path().isBlank() ? null
                 : new OutputCommitter(config.output().path(), "estimate", spark.sparkContext().hadoopConfiguration()).outputPath();
-        Read read = read(spark, config, files);
-        int concurrentTasks = Math.max(1, Math.min(jsc.defaultParallelism(), read.partitions()));
-        JavaRDD<HashGroup> groups = hashGroups(read, config, model, EmbeddingCache.load(spark, config, model, output));
+        try (ProgressReporter progress = new ProgressReporter(spark.sparkContext(), config.progress().intervalS())) {
+            Read read = read(spark, config, files, progress.counters());
+            progress.phase("chunk");
+            progress.documentsTotal(documentsToChunk(read));
+            return estimate(read, config, model, EmbeddingCache.load(spark, config, model, output), progress.counters(),
+                    Math.max(1, Math.min(jsc.defaultParallelism(), read.partitions())));
+        }
+    }
+
+    private static Estimate estimate(Read read, EmbedpipeConfig config, ModelInfo model, JavaPairRDD<String, float[]> cache,
+                                     ProgressCounters progress, int concurrentTasks) {
+        JavaRDD<HashGroup> groups = hashGroups(read, config, model, cache, progress);
         EmbedpipeConfig cfg = config;
         List<long[]> parts = groups.mapPartitions(it -> {
             long chunks = 0;
@@ -380,6 +433,19 @@ public final class EmbedJob {
             }
         }
         return new Estimate(total[0], total[1], total[2], total[3], total[4], read.partitions());
+    }
+
+    /** Documents that reach the chunker: lines less rejected, skipped and filtered ones. */
+    private static long documentsToChunk(Read read) {
+        long toChunk = -read.rejectsPerFile().values().stream().mapToLong(Long::longValue).sum();
+        for (ReadRecord r : read.tallies()) {
+            if (r instanceof SplitTally t) {
+                toChunk += t.lines() - t.skipped();
+            } else if (r instanceof FilteredTally f) {
+                toChunk -= f.filtered();
+            }
+        }
+        return toChunk;
     }
 
     /** Enough partitions to fill every task slot, and more when the input is large, so files stay moderate. */

@@ -78,8 +78,11 @@ public final class RedriveJob {
             RequestStatsAccumulator requestStats = new RequestStatsAccumulator();
             spark.sparkContext().register(requestStats, "embedpipe.redrive.requests");
             String embeddedPath = committer.stagingTable("_results/embedded");
-            spark.createDataFrame(EmbedJob.embedMisses(spark, groups, config, model, output, partitions, null, requestStats),
-                    OutputSchemas.RESULTS).write().option("compression", codec).parquet(embeddedPath);
+            try (ProgressReporter progress = new ProgressReporter(spark.sparkContext(), config.progress().intervalS())) {
+                progress.phase("embed");
+                spark.createDataFrame(EmbedJob.embedMisses(spark, groups, config, model, output, partitions, null, requestStats,
+                        progress.counters()), OutputSchemas.RESULTS).write().option("compression", codec).parquet(embeddedPath);
+            }
 
             Dataset<Row> results = spark.read().schema(OutputSchemas.RESULTS).parquet(hitsPath, embeddedPath);
             Dataset<Row> previous = spark.read().parquet(OutputCommitter.liveTable(output, "embeddings", conf));

@@ -40,12 +40,14 @@ public final class RunReport {
     private final RequestStats requests;
     private final long unsent;
     private final dev.embedpipe.write.OutputCommitter committer;
+    private final Map<String, Long> stageMs;
 
     RunReport(String runId, Instant startedAt, String output, EmbedpipeConfig config, ModelInfo model,
               List<InputFile> files, Map<Integer, Counts> perFile, int parquetFiles, int partitions, String master,
               String applicationId, long readMs, long embedMs, long wallMs, RequestStats requests, long unsent,
-              dev.embedpipe.write.OutputCommitter committer) {
+              dev.embedpipe.write.OutputCommitter committer, Map<String, Long> stageMs) {
         this.committer = committer;
+        this.stageMs = stageMs;
         this.requests = requests;
         this.unsent = unsent;
         this.runId = runId;
@@ -216,6 +218,8 @@ public final class RunReport {
         timings.put("read", readMs);
         timings.put("chunk_embed_write", embedMs);
         timings.put("total", wallMs);
+        ObjectNode stages = timings.putObject("stages");
+        stageMs.forEach(stages::put);
         root.put("chunks_per_second", Math.round(chunksPerSecond() * 10) / 10.0);
         try {
             return JSON.writeValueAsString(root);

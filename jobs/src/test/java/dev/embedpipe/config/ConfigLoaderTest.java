@@ -101,4 +101,40 @@ class ConfigLoaderTest {
     private static String error(String set) {
         return assertThrows(ConfigException.class, () -> ConfigLoader.load(null, Map.of(), List.of(set))).getMessage();
     }
+
+    @Test
+    void sparkSettingsComeFromYamlAndSecretsNeverReachTheManifest() throws Exception {
+        Path yaml = dir.resolve("s3.yaml");
+        Files.writeString(yaml, """
+                spark:
+                  conf:
+                    spark.hadoop.fs.s3a.endpoint: http://127.0.0.1:9000
+                    spark.hadoop.fs.s3a.secret.key: do-not-record
+                    spark.executor.cores: 2
+                embedder:
+                  headers: {Authorization: Bearer do-not-record, OpenAI-Organization: org-1}
+                """);
+        EmbedpipeConfig c = ConfigLoader.load(yaml, Map.of(), List.of());
+        assertEquals("http://127.0.0.1:9000", c.spark().conf().get("spark.hadoop.fs.s3a.endpoint"));
+        assertEquals("2", c.spark().conf().get("spark.executor.cores"));
+
+        var recorded = ConfigLoader.toTree(c);
+        assertThat(recorded.toString()).doesNotContain("do-not-record").contains("http://127.0.0.1:9000", "org-1");
+        assertEquals(ConfigLoader.REDACTED, recorded.at("/spark/conf/spark.hadoop.fs.s3a.secret.key").asText());
+        // a redrive starts from the recorded configuration: redacted values are dropped, not sent
+        EmbedpipeConfig again = ConfigLoader.load(recorded, null, Map.of(), List.of());
+        assertThat(again.spark().conf()).doesNotContainKey("spark.hadoop.fs.s3a.secret.key")
+                .containsEntry("spark.hadoop.fs.s3a.endpoint", "http://127.0.0.1:9000");
+        assertThat(again.embedder().headers()).doesNotContainKey("Authorization").containsEntry("OpenAI-Organization", "org-1");
+    }
+
+    @Test
+    void sparkConfKeysMustBeSparkSettingsAndProgressIntervalInRange() {
+        ConfigException notSpark = assertThrows(ConfigException.class,
+                () -> ConfigLoader.load(null, Map.of(), List.of("spark.conf={fs.s3a.endpoint: x}")));
+        assertThat(notSpark.getMessage()).startsWith("spark.conf:").contains("fs.s3a.endpoint");
+        ConfigException interval = assertThrows(ConfigException.class,
+                () -> ConfigLoader.load(null, Map.of(), List.of("progress.interval_s=-1")));
+        assertThat(interval.getMessage()).startsWith("progress.interval_s");
+    }
 }

@@ -183,6 +183,7 @@ public final class RemoteEmbedder implements Embedder {
                 }
                 long t0 = System.nanoTime();
                 HttpResponse<byte[]> response;
+                count(() -> stats.inFlight++);
                 try {
                     response = client.send(request, HttpResponse.BodyHandlers.ofByteArray());
                 } catch (HttpTimeoutException e) {
@@ -200,6 +201,8 @@ public final class RemoteEmbedder implements Embedder {
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     throw new IllegalStateException("interrupted while waiting for an answer", e);
+                } finally {
+                    count(() -> stats.inFlight--);
                 }
                 stats.recordLatency(System.nanoTime() - t0);
                 int status = response.statusCode();

@@ -74,7 +74,7 @@ abstract class RemoteProvider implements EmbedderProvider {
                 e.modelPath(), e.tokenizerPath(), baseUrl(e), model(e), e.dimensions(), e.encodingFormat(), e.apiVersion(),
                 e.apiKeyEnv(), e.apiKeyFile(), e.headers());
         return new EmbedpipeConfig(c.input(), c.output(), c.spark(), c.clean(), c.chunk(), c.quality(), filled, c.limits(), c.cost(),
-                c.cache(), c.budget());
+                c.cache(), c.budget(), c.progress());
     }
 
     private String baseUrl(EmbedpipeConfig.Embedder e) {
