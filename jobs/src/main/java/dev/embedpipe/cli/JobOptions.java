@@ -117,8 +117,11 @@ final class JobOptions {
         // No _SUCCESS marker: readers that glob the table folder must see only Parquet files.
         conf.setIfMissing("spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs", "false");
         conf.setIfMissing("spark.hadoop.parquet.summary.metadata.level", "NONE");
-        // Local disks: no '.crc' side files beside every output file (Hadoop's checksummed local file system).
-        conf.setIfMissing("spark.hadoop.fs.file.impl", "org.apache.hadoop.fs.RawLocalFileSystem");
+        // Local output: no '.crc' side files beside every output file (Hadoop's checksummed local file system).
+        // Only then: S3A buffers uploads on local disk through FileSystem.getLocal, which needs the checksummed one.
+        if (isLocalPath(cfg.output().path())) {
+            conf.setIfMissing("spark.hadoop.fs.file.impl", "org.apache.hadoop.fs.RawLocalFileSystem");
+        }
         // Executors: DJL must never phone home or download.
         conf.setIfMissing("spark.executorEnv.OPT_OUT_TRACKING", "true");
         // Spark's default redaction misses API keys passed as spark.executorEnv.OPENAI_API_KEY and the like:
@@ -130,5 +133,9 @@ final class JobOptions {
             conf.set("spark.speculation", "false");
         }
         return conf;
+    }
+
+    static boolean isLocalPath(String path) {
+        return path == null || path.isBlank() || path.startsWith("file:") || !path.matches("^[A-Za-z][A-Za-z0-9+.-]*:.*");
     }
 }

@@ -15,6 +15,12 @@ public final class DriverProcess {
 
     /** Starts {@code embedpipe ARGS} with this JVM's classpath and module flags, plus {@code -Dk=v} settings. */
     public static Process start(Path log, List<String> args, Map<String, String> systemProperties) throws IOException {
+        return start(log, args, systemProperties, Map.of());
+    }
+
+    /** As above, with {@code environment} added to this JVM's environment variables. */
+    public static Process start(Path log, List<String> args, Map<String, String> systemProperties,
+                                Map<String, String> environment) throws IOException {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g"));
         for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
             if (arg.startsWith("--add-") || arg.startsWith("-Dai.djl") || arg.startsWith("-Dlog4j2")) {
@@ -24,6 +30,8 @@ public final class DriverProcess {
         systemProperties.forEach((k, v) -> command.add("-D" + k + "=" + v));
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), EmbedpipeMain.class.getName()));
         command.addAll(args);
-        return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+        builder.environment().putAll(environment);
+        return builder.start();
     }
 }
