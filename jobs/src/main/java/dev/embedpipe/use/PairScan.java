@@ -19,6 +19,10 @@ public final class PairScan {
     /** Pairs a thread buffers before handing them to the sink. */
     static final int BUFFER = 4096;
 
+    /** Whether the SIMD kernel runs: the JVM has the Vector API module (and -Dembedpipe.simd=false is not set). */
+    public static final boolean SIMD = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()
+            && !"false".equals(System.getProperty("embedpipe.simd"));
+
     private PairScan() {}
 
     /**
@@ -26,20 +30,29 @@ public final class PairScan {
      * the calling thread.
      */
     public static long exact(VectorBlock unitRows, float threshold, int threads, PairSink sink) {
+        return exact(unitRows, threshold, threads, sink, SIMD);
+    }
+
+    static long exact(VectorBlock unitRows, float threshold, int threads, PairSink sink, boolean simd) {
         int n = unitRows.size();
         int tiles = (n + TILE - 1) / TILE;
         AtomicInteger nextTileRow = new AtomicInteger();
         return parallel(threads, sink, buffer -> {
             for (int ti = nextTileRow.getAndIncrement(); ti < tiles; ti = nextTileRow.getAndIncrement()) {
                 for (int tj = ti; tj < tiles; tj++) {
-                    tile(unitRows.vectors(), unitRows.dims(), ti * TILE, Math.min(n, (ti + 1) * TILE),
-                            tj * TILE, Math.min(n, (tj + 1) * TILE), threshold, buffer);
+                    int i0 = ti * TILE;
+                    int j0 = tj * TILE;
+                    if (simd) {
+                        SimdTile.tile(unitRows.vectors(), unitRows.dims(), i0, Math.min(n, i0 + TILE), j0, Math.min(n, j0 + TILE), threshold, buffer);
+                    } else {
+                        tile(unitRows.vectors(), unitRows.dims(), i0, Math.min(n, i0 + TILE), j0, Math.min(n, j0 + TILE), threshold, buffer);
+                    }
                 }
             }
         });
     }
 
-    /** The pairs of rows [i0,i1) x [j0,j1) with i < j above the threshold. */
+    /** The pairs of rows [i0,i1) x [j0,j1) with i < j above the threshold (scalar kernel). */
     static void tile(float[] v, int d, int i0, int i1, int j0, int j1, float threshold, Buffer out) {
         for (int i = i0; i < i1; i += 2) {
             boolean two = i + 1 < i1;
@@ -79,11 +92,16 @@ public final class PairScan {
                     out.keep(i + 1, j + 3, s13, threshold);
                 }
             }
-            for (; j < j1; j++) {
-                out.keep(i, j, Kernels.dot(v, a0, v, j * d, d), threshold);
-                if (two) {
-                    out.keep(i + 1, j, Kernels.dot(v, a1, v, j * d, d), threshold);
-                }
+            remainderColumns(v, d, i, two, j, j1, threshold, out);
+        }
+    }
+
+    /** The columns [j, j1) left after the 4-column steps, for row i (and i + 1). */
+    static void remainderColumns(float[] v, int d, int i, boolean two, int j, int j1, float threshold, Buffer out) {
+        for (; j < j1; j++) {
+            out.keep(i, j, Kernels.dot(v, i * d, v, j * d, d), threshold);
+            if (two) {
+                out.keep(i + 1, j, Kernels.dot(v, (i + 1) * d, v, j * d, d), threshold);
             }
         }
     }
