@@ -147,7 +147,8 @@ public final class Dedupe {
     }
 
     private static void writeSummary(FileSystem fs, Path path, EmbeddingTable table, float threshold, Result r) throws IOException {
-        ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
+                .setPropertyNamingStrategy(com.fasterxml.jackson.databind.PropertyNamingStrategies.SNAKE_CASE);
         ObjectNode root = json.createObjectNode();
         root.put("table", table.output());
         root.put("model", table.describeModel());

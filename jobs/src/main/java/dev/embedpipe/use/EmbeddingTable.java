@@ -8,6 +8,8 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.apache.parquet.hadoop.ParquetFileReader;
+import org.apache.parquet.hadoop.util.HadoopInputFile;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -26,6 +28,7 @@ public final class EmbeddingTable {
     private final String output;
     private final JsonNode manifest;
     private final Configuration conf;
+    private long rows = -1;
 
     private EmbeddingTable(String output, JsonNode manifest, Configuration conf) {
         this.output = output;
@@ -89,9 +92,23 @@ public final class EmbeddingTable {
         return manifest.at("/model/normalized").asText().startsWith("yes");
     }
 
-    /** Rows of the embeddings table, as the manifest counts them. */
+    /**
+     * Rows of the embeddings table, from the Parquet footers (the manifest's {@code outputs.rows} is the embed
+     * run's count, which a redrive does not update).
+     */
     public long rows() {
-        return manifest.at("/outputs/rows").asLong(-1);
+        if (rows < 0) {
+            long total = 0;
+            for (Path file : files()) {
+                try (ParquetFileReader reader = ParquetFileReader.open(HadoopInputFile.fromPath(file, conf))) {
+                    total += reader.getRecordCount();
+                } catch (IOException e) {
+                    throw new UncheckedIOException("cannot read the footer of " + file, e);
+                }
+            }
+            rows = total;
+        }
+        return rows;
     }
 
     /** The live embeddings table's data files, in name order. */

@@ -56,7 +56,7 @@ public final class ParquetVectorReader implements Iterator<VectorBlock>, AutoClo
         try (ParquetVectorReader r = new ParquetVectorReader(files, conf, columns, (int) Math.max(1, rows))) {
             VectorBlock all = r.hasNext() ? r.next() : new VectorBlock(1, 0);
             if (r.hasNext()) {
-                throw new IllegalStateException("the table holds more rows than its manifest says (" + rows + ")");
+                throw new IllegalStateException("the table holds more rows than its footers say (" + rows + ")");
             }
             return all;
         }
