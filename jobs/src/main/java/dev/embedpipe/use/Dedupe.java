@@ -117,19 +117,13 @@ public final class Dedupe {
         return picked;
     }
 
-    /** The exact pairs (against every row) of the sampled rows: |sample| x n dot products. */
+    /** The exact pairs (against every row) of the sampled rows: |sample| x n dot products, on all cores. */
     static Set<Long> exactPairsOf(VectorBlock all, BitSet sampled, float threshold) {
-        Set<Long> pairs = new HashSet<>();
         float[] v = all.vectors();
         int d = all.dims();
-        for (int s = sampled.nextSetBit(0); s >= 0; s = sampled.nextSetBit(s + 1)) {
-            for (int j = 0; j < all.size(); j++) {
-                if (j != s && Kernels.dot(v, s * d, v, j * d, d) >= threshold) {
-                    pairs.add(key(s, j));
-                }
-            }
-        }
-        return pairs;
+        return sampled.stream().parallel().boxed().flatMap(s -> java.util.stream.IntStream.range(0, all.size())
+                        .filter(j -> j != s && Kernels.dot(v, s * d, v, j * d, d) >= threshold).mapToObj(j -> key(s, j)))
+                .collect(java.util.stream.Collectors.toSet());
     }
 
     static long key(int i, int j) {
