@@ -1,0 +1,137 @@
+package dev.embedpipe.use;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.embedpipe.config.ConfigException;
+import dev.embedpipe.write.OutputCommitter;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.parquet.hadoop.ParquetFileReader;
+import org.apache.parquet.hadoop.util.HadoopInputFile;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+
+/**
+ * A committed run's embeddings table as its manifest describes it: which model embedded it (provider, model,
+ * dimensions, tokenizer, hashes), whether its vectors are unit length, how many rows it has, and its data files
+ * (either commit layout, through {@link OutputCommitter#liveTable}).
+ */
+public final class EmbeddingTable {
+    private final String output;
+    private final JsonNode manifest;
+    private final Configuration conf;
+    private long rows = -1;
+
+    private EmbeddingTable(String output, JsonNode manifest, Configuration conf) {
+        this.output = output;
+        this.manifest = manifest;
+        this.conf = conf;
+    }
+
+    /** @throws ConfigException (exit 2) when {@code output} has no readable manifest or no embeddings table */
+    public static EmbeddingTable open(String output, Configuration conf) {
+        Path path = new Path(output, OutputCommitter.MANIFEST);
+        JsonNode manifest;
+        try (InputStream in = path.getFileSystem(conf).open(path)) {
+            manifest = new ObjectMapper().readTree(in);
+        } catch (IOException e) {
+            throw new ConfigException("--table " + output + ": no readable manifest.json (" + e.getClass().getSimpleName() + ")");
+        }
+        if (!manifest.path("model").isObject()) {
+            throw new ConfigException("--table " + output + ": manifest.json names no model; is this an embed run's output?");
+        }
+        return new EmbeddingTable(output, manifest, conf);
+    }
+
+    public String output() {
+        return output;
+    }
+
+    public JsonNode manifest() {
+        return manifest;
+    }
+
+    public Configuration conf() {
+        return conf;
+    }
+
+    public String provider() {
+        return manifest.at("/model/provider").asText();
+    }
+
+    public String model() {
+        return manifest.at("/model/model").asText();
+    }
+
+    public int dimensions() {
+        return manifest.at("/model/dimensions").asInt();
+    }
+
+    public String tokenizer() {
+        return manifest.at("/model/tokenizer/name").asText();
+    }
+
+    /** "provider model (N dims)", for messages. */
+    public String describeModel() {
+        return provider() + " " + model() + " (" + dimensions() + " dims)";
+    }
+
+    /**
+     * Whether the manifest says the vectors are unit length (the local model L2-normalises); otherwise scores are
+     * cosines computed with each row's norm.
+     */
+    public boolean normalized() {
+        return manifest.at("/model/normalized").asText().startsWith("yes");
+    }
+
+    /**
+     * Rows of the embeddings table, from the Parquet footers (the manifest's {@code outputs.rows} is the embed
+     * run's count, which a redrive does not update).
+     */
+    public long rows() {
+        if (rows < 0) {
+            long total = 0;
+            for (Path file : files()) {
+                try (ParquetFileReader reader = ParquetFileReader.open(HadoopInputFile.fromPath(file, conf))) {
+                    total += reader.getRecordCount();
+                } catch (IOException e) {
+                    throw new UncheckedIOException("cannot read the footer of " + file, e);
+                }
+            }
+            rows = total;
+        }
+        return rows;
+    }
+
+    /** The live embeddings table's data files, in name order. */
+    public List<Path> files() {
+        String table = OutputCommitter.liveTable(output, "embeddings", conf);
+        if (table == null) {
+            throw new ConfigException("--table " + output + ": no embeddings table");
+        }
+        try {
+            Path dir = new Path(table);
+            FileSystem fs = dir.getFileSystem(conf);
+            List<Path> files = new ArrayList<>();
+            Arrays.stream(fs.listStatus(dir)).map(FileStatus::getPath).sorted(Comparator.comparing(Path::getName))
+                    .filter(p -> p.getName().endsWith(".parquet") && !p.getName().startsWith(".") && !p.getName().startsWith("_"))
+                    .forEach(files::add);
+            return files;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list " + table, e);
+        }
+    }
+
+    /** Streams the table in blocks of {@code blockRows}, reading only {@code columns}. */
+    public ParquetVectorReader blocks(List<String> columns, int blockRows) {
+        return new ParquetVectorReader(files(), conf, columns, blockRows);
+    }
+}
