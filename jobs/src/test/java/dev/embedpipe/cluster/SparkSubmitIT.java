@@ -46,30 +46,13 @@ class SparkSubmitIT {
     @Test
     void theSampleRunsOnTwoWorkersWithOneTokenizerAndOneSessionPerExecutor() throws Exception {
         Path out = dir.resolve("out");
-        List<String> jars = new ArrayList<>();
-        try (Stream<Path> lib = Files.list(HOME.resolve("jobs/target/lib"))) { // the args file's jars_dir
-            lib.sorted().forEach(p -> jars.add(p.toString()));
-        }
-        // exactly the arguments of conf/spark-submit.json, which the Airflow DAG and the README use too
-        JsonNode args = new ObjectMapper().readTree(HOME.resolve("conf/spark-submit.json").toFile());
-        List<String> command = new ArrayList<>(List.of(HOME.resolve("jobs/bin/spark-submit").toString(),
-                "--master", cluster.master(), "--deploy-mode", "client",
-                "--class", args.get("class").asText(), "--jars", String.join(",", jars),
+        String submitLog = submit(cluster.master(), out, List.of(
                 "--conf", "spark.driver.host=127.0.0.1",
                 // both executors up before the first task, so both take part
                 "--conf", "spark.scheduler.minRegisteredResourcesRatio=1.0",
                 "--conf", "spark.scheduler.maxRegisteredResourcesWaitingTime=120s"));
-        args.get("conf").fields().forEachRemaining(e -> command.addAll(List.of("--conf", e.getKey() + "=" + e.getValue().asText())));
-        command.add(HOME.resolve(args.get("application").asText()).toString());
-        args.get("application_args").forEach(a -> command.add(a.asText()
-                .replace("{input}", HOME.resolve("datasets-sample").toString()).replace("{output}", out.toString())));
-        command.addAll(List.of("--set", "input.partition_bytes=65536"));
-        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(dir.resolve("submit.log").toFile());
-        pb.environment().put("EMBEDPIPE_CLUSTER_DIR", dir.resolve("cluster").toString());
-        Process submit = pb.start();
-        assertThat(submit.waitFor(10, TimeUnit.MINUTES)).isTrue();
-        String submitLog = read(dir.resolve("submit.log"));
-        assertEquals(0, submit.exitValue(), () -> "spark-submit failed:\n" + submitLog);
+        // the operator follows the run on the console
+        assertThat(submitLog).contains("embedpipe: progress ");
 
         JsonNode manifest = new ObjectMapper().readTree(out.resolve("manifest.json").toFile());
         assertThat(manifest.at("/spark/master").asText()).isEqualTo(cluster.master());
@@ -88,6 +71,43 @@ class SparkSubmitIT {
             executorsThatEmbedded += sessions;
         }
         assertThat(executorsThatEmbedded).as("both workers' executors embedded").isEqualTo(2);
+    }
+
+    /** The README's local line: the same arguments file, {@code --master local[2]}, no cluster. */
+    @Test
+    void theSameArgumentsRunInLocalMode() throws Exception {
+        Path out = dir.resolve("out-local");
+        submit("local[2]", out, List.of());
+        JsonNode manifest = new ObjectMapper().readTree(out.resolve("manifest.json").toFile());
+        assertThat(manifest.at("/spark/master").asText()).isEqualTo("local[2]");
+        assertThat(manifest.at("/status").asText()).isEqualTo("succeeded");
+        assertEquals(358, ParquetTables.rows(out.resolve("embeddings")).size());
+    }
+
+    /** jobs/bin/spark-submit with exactly the arguments of conf/spark-submit.json (the DAG's and the README's). */
+    private static String submit(String master, Path out, List<String> extraConf) throws Exception {
+        List<String> jars = new ArrayList<>();
+        try (Stream<Path> lib = Files.list(HOME.resolve("jobs/target/lib"))) { // the args file's jars_dir
+            lib.sorted().forEach(p -> jars.add(p.toString()));
+        }
+        JsonNode args = new ObjectMapper().readTree(HOME.resolve("conf/spark-submit.json").toFile());
+        List<String> command = new ArrayList<>(List.of(HOME.resolve("jobs/bin/spark-submit").toString(),
+                "--master", master, "--deploy-mode", "client",
+                "--class", args.get("class").asText(), "--jars", String.join(",", jars)));
+        command.addAll(extraConf);
+        args.get("conf").fields().forEachRemaining(e -> command.addAll(List.of("--conf", e.getKey() + "=" + e.getValue().asText())));
+        command.add(HOME.resolve(args.get("application").asText()).toString());
+        args.get("application_args").forEach(a -> command.add(a.asText()
+                .replace("{input}", HOME.resolve("datasets-sample").toString()).replace("{output}", out.toString())));
+        command.addAll(List.of("--set", "input.partition_bytes=65536", "--set", "progress.interval_s=2"));
+        Path log = dir.resolve(out.getFileName() + "-submit.log");
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().put("EMBEDPIPE_CLUSTER_DIR", dir.resolve("cluster").toString());
+        Process submit = pb.start();
+        assertThat(submit.waitFor(10, TimeUnit.MINUTES)).isTrue();
+        String submitLog = read(log);
+        assertEquals(0, submit.exitValue(), () -> "spark-submit failed:\n" + submitLog);
+        return submitLog;
     }
 
     private static int count(String text, String what) {
