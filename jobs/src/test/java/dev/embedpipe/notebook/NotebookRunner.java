@@ -38,10 +38,12 @@ import java.util.stream.Collectors;
  * {@link JShell} whose snippets run in a separate JVM (JShell's remote agent) started with the given class path and
  * JVM options. Each cell's standard output and error become {@code stream} outputs, pictures shown with
  * {@link Display#png} become {@code display_data} ({@code image/png}), the value of a cell ending in an expression
- * becomes its {@code execute_result}. The first cell that does not compile, throws, leaves a symbol unresolved or
- * runs past the timeout stops the run with its cell number and the error.
+ * becomes its {@code execute_result} (unless a semicolon ends it, as in IPython). The first cell that does not
+ * compile, throws, leaves a symbol unresolved or runs past the timeout stops the run with its cell number and the
+ * error.
  *
- * <p>{@code NotebookRunner [--check] [--timeout-seconds N] [--class-path CP] [--vm-option OPT]... NOTEBOOK...}:
+ * <p>{@code NotebookRunner [--check] [--timeout-seconds N] [--class-path CP] [--spark-module-options]
+ * [--vm-option OPT]... NOTEBOOK...}:
  * without {@code --check} each notebook that ran clean is written back with its new outputs; with it nothing is
  * written. Exit codes: 0 every notebook ran clean, 1 a cell failed, 2 usage.
  */
@@ -92,6 +94,9 @@ public final class NotebookRunner {
             boolean hasValue = i + 1 < args.length;
             switch (arg) {
                 case "--check" -> check = true;
+                // The module flags Spark's own launcher adds, from Spark itself rather than a copy of the list.
+                case "--spark-module-options" -> vmOptions.addAll(List.of(
+                        org.apache.spark.launcher.JavaModuleOptions.defaultModuleOptions().split(" ")));
                 case "--class-path" -> {
                     if (!hasValue) {
                         return usage(err, arg + " needs a value");
@@ -140,7 +145,8 @@ public final class NotebookRunner {
 
     private static int usage(PrintStream err, String problem) {
         err.println("notebooks: " + problem);
-        err.println("usage: NotebookRunner [--check] [--timeout-seconds N] [--class-path CP] [--vm-option OPT]... NOTEBOOK...");
+        err.println("usage: NotebookRunner [--check] [--timeout-seconds N] [--class-path CP] [--spark-module-options] "
+                + "[--vm-option OPT]... NOTEBOOK...");
         return 2;
     }
 
@@ -230,10 +236,10 @@ public final class NotebookRunner {
         String errorName = null;
         String error = null;
         try {
-            List<String> snippets = split(shell.sourceCodeAnalysis(), source);
-            for (int s = 0; s < snippets.size() && error == null && !timedOut.get(); s++) {
+            List<Piece> pieces = split(shell.sourceCodeAnalysis(), source);
+            for (int s = 0; s < pieces.size() && error == null && !timedOut.get(); s++) {
                 value = null;
-                for (SnippetEvent event : shell.eval(snippets.get(s))) {
+                for (SnippetEvent event : shell.eval(pieces.get(s).source())) {
                     if (event.causeSnippet() != null) {
                         continue; // an update of an earlier snippet caused by this one
                     }
@@ -243,7 +249,7 @@ public final class NotebookRunner {
                         error = problem;
                         break;
                     }
-                    if (shows(event)) {
+                    if (shows(event) && !pieces.get(s).endsWithSemicolon()) {
                         value = event.value();
                     }
                 }
@@ -267,29 +273,33 @@ public final class NotebookRunner {
         return new CellRun(streams, value, errorName, error);
     }
 
+    /** One complete snippet of a cell, and whether it was written with its semicolon (which hides its value). */
+    record Piece(String source, boolean endsWithSemicolon) {}
+
     /** The cell's source cut into complete snippets, as the jshell tool cuts what is typed. */
-    static List<String> split(SourceCodeAnalysis analysis, String source) throws IncompleteSourceException {
-        List<String> snippets = new ArrayList<>();
+    static List<Piece> split(SourceCodeAnalysis analysis, String source) throws IncompleteSourceException {
+        List<Piece> pieces = new ArrayList<>();
         String remaining = source;
         while (!remaining.isBlank()) {
             SourceCodeAnalysis.CompletionInfo info = analysis.analyzeCompletion(remaining);
             switch (info.completeness()) {
                 case EMPTY -> {
-                    return snippets;
+                    return pieces;
                 }
                 case DEFINITELY_INCOMPLETE, CONSIDERED_INCOMPLETE -> throw new IncompleteSourceException(
                         "the cell ends inside an unfinished statement: " + firstLine(remaining));
                 case COMPLETE, COMPLETE_WITH_SEMI -> {
-                    snippets.add(info.source());
+                    String written = remaining.substring(0, remaining.length() - info.remaining().length());
+                    pieces.add(new Piece(info.source(), written.strip().endsWith(";")));
                     remaining = info.remaining();
                 }
                 default -> { // UNKNOWN: let eval reject it with a real diagnostic
-                    snippets.add(remaining);
+                    pieces.add(new Piece(remaining, true));
                     remaining = "";
                 }
             }
         }
-        return snippets;
+        return pieces;
     }
 
     static final class IncompleteSourceException extends Exception {

@@ -88,6 +88,10 @@ class NotebookRunnerTest {
         assertThat(state.get("execution_count").asInt()).isEqualTo(4);
         assertThat(text(state.get("outputs").get(0).get("data").get("text/plain")))
                 .as("a variable of an earlier cell").isEqualTo("43");
+
+        JsonNode semicolon = cells.get(5).get("outputs");
+        assertThat(semicolon).as("a trailing semicolon hides the value").hasSize(1);
+        assertThat(text(semicolon.get(0).get("text"))).isEqualTo("5\n");
     }
 
     @Test
