@@ -45,8 +45,8 @@ public final class BenchReport {
                 .append(", commit ").append(command("git", "rev-parse", "--short", "HEAD")).append(".\n\n")
                 .append("Machine: ").append(machine()).append(".\n\n")
                 .append("Command: `jobs/bin/bench").append(quick ? " --quick" : "").append("`. Figures are medians over the ")
-                .append("measured iterations (JMH: 5 iterations of 3 s after 3 of warm-up, one fork, one thread, so per core);")
-                .append(" ratio is measured / limit.\n\n")
+                .append("measured iterations (JMH: ").append(quick ? "1 iteration of 1 s after 1 of warm-up" : "5 iterations of 3 s after 3 of warm-up")
+                .append(", one fork, one thread, so per core); ratio is measured / limit.\n\n")
                 .append("| # | measured | median | limit | ratio | target | met | notes |\n")
                 .append("|---|---|---|---|---|---|---|---|\n");
         for (BenchRow r : rows) {
