@@ -34,8 +34,8 @@ public final class ParquetSizeBenchmark {
     public static void main(String[] args) throws Exception {
         boolean quick = BenchRows.quick(args);
         int n = quick ? 500 : 20_000;
-        List<String> texts = texts(n);
-        float[][] vectors = embed(texts);
+        Corpus corpus = texts(n);
+        float[][] vectors = embed(corpus.texts());
         long raw = (long) vectors.length * DIMS * Float.BYTES;
         StructType schema = new StructType().add(OutputSchemas.EMBEDDINGS.apply("embedding"));
         List<Row> rows = new ArrayList<>();
@@ -56,7 +56,7 @@ public final class ParquetSizeBenchmark {
                 out.add(new BenchRow(7, "Parquet bytes per million 384-d MiniLM vectors, " + codec
                         + (codec.equals("zstd") ? " (the job's default)" : ""), perMillion, "bytes", DIMS * 4e6, "bytes (raw float32)",
                         perMillion / (DIMS * 4e6), null, null, String.format("%,d real vectors (%s) written by Spark as array<float>; "
-                        + "%,d bytes for %,d raw, scaled to a million", vectors.length, source(), bytes, raw)));
+                        + "%,d bytes for %,d raw, scaled to a million", vectors.length, corpus.source(), bytes, raw)));
             }
         } finally {
             spark.stop();
@@ -64,16 +64,13 @@ public final class ParquetSizeBenchmark {
         BenchRows.write(ParquetSizeBenchmark.class.getSimpleName(), out, quick);
     }
 
-    private static String source;
-
-    static String source() {
-        return source;
-    }
+    record Corpus(String source, List<String> texts) {}
 
     /** WordNet glosses: the whole corpus from ../shared/corpora when it is there, else datasets-sample's cut. */
-    static List<String> texts(int n) {
+    static Corpus texts(int n) {
         Path full = BenchCorpus.home().resolve("../shared/corpora/wordnet31_glosses.jsonl").normalize();
         List<String> texts = new ArrayList<>();
+        String source;
         if (Files.isRegularFile(full)) {
             source = "WordNet 3.1 glosses";
             try (Stream<String> lines = Files.lines(full)) {
@@ -88,7 +85,7 @@ public final class ParquetSizeBenchmark {
             texts.addAll(BenchCorpus.texts("wordnet31_glosses_every200th.jsonl.gz"));
             texts.addAll(BenchCorpus.texts("gsm8k_test_head200.jsonl"));
         }
-        return texts.subList(0, Math.min(n, texts.size()));
+        return new Corpus(source, texts.subList(0, Math.min(n, texts.size())));
     }
 
     static float[][] embed(List<String> texts) {
