@@ -12,7 +12,8 @@ import java.util.List;
  * Token-aware chunking with the model's own tokenizer. Each chunk has at most {@code maxTokens} tokens counting the
  * model's special tokens, so the model never truncates. Cuts prefer a sentence or line end, then any whitespace,
  * within the back half of the window; consecutive chunks share about {@code overlapTokens} tokens, starting at a
- * word boundary. A document that fits is one chunk.
+ * word boundary. A document that fits is one chunk. The text is tokenized once; only pieces cut inside a word
+ * (or by tokenizers that fold spaces into tokens) are tokenized again.
  */
 public final class Chunker {
     private final TextTokenizer tokenizer;
@@ -52,9 +53,10 @@ public final class Chunker {
                 int charStart = starts[start];
                 int charEnd = ends[end - 1];
                 String piece = text.substring(charStart, charEnd);
-                // Re-tokenize the piece: a cut inside a word can tokenize differently on its own, and the
+                // A piece cut at whitespace is its tokens' slice (for tokenizers that split words there). Any
+                // other cut is tokenized again: a cut inside a word can tokenize differently on its own, and the
                 // count the model sees is the one that must respect the limit.
-                long[] ids = tokenizer.ids(piece);
+                long[] ids = encoded.sliceable(text, start, end) ? encoded.ids(start, end) : tokenizer.ids(piece);
                 if (ids.length <= maxTokens || end - start <= 1) {
                     chunks.add(build(doc, chunks.size(), piece, charStart, charEnd, ids));
                     break;

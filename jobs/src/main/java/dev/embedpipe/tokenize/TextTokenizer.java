@@ -1,24 +1,60 @@
 package dev.embedpipe.tokenize;
 
-import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import ai.djl.huggingface.tokenizers.jni.CharSpan;
+import ai.djl.huggingface.tokenizers.jni.TokenizersLibrary;
+import com.fasterxml.jackson.databind.JsonNode;
+
+import java.util.Set;
 
 /**
  * A Hugging Face tokenizer with truncation and padding switched off (chunking must see every token) and special
  * tokens added (they count toward the model's limit). Thread-safe: the native tokenizer is immutable.
+ *
+ * <p>Encodings are read straight from DJL's native library, taking only what is used: DJL's {@code encode} also
+ * copies out every token as a Java String, word, type and sequence ids and the attention mask, which costs more
+ * than the tokenization itself on short texts.
  */
 public final class TextTokenizer implements AutoCloseable {
     private final TokenizerSpec spec;
     private final HuggingFaceTokenizer tokenizer;
     private final int specialTokens;
     private final String sha256;
+    private final boolean splitsAtWhitespace;
 
-    TextTokenizer(TokenizerSpec spec, HuggingFaceTokenizer tokenizer, String sha256) {
+    TextTokenizer(TokenizerSpec spec, HuggingFaceTokenizer tokenizer, String sha256, boolean splitsAtWhitespace) {
         this.spec = spec;
         this.tokenizer = tokenizer;
         this.sha256 = sha256;
-        this.specialTokens = tokenizer.encode("", true, false).getIds().length;
+        this.splitsAtWhitespace = splitsAtWhitespace;
+        this.specialTokens = ids("").length;
+    }
+
+    private static final Set<String> WHITESPACE_SPLITTERS = Set.of("BertPreTokenizer", "Whitespace", "WhitespaceSplit");
+    private static final Set<String> CHARACTER_NORMALIZERS = Set.of("BertNormalizer", "Lowercase", "NFC", "NFD", "NFKC",
+            "NFKD", "StripAccents");
+
+    /**
+     * Whether this tokenizer.json tokenizes each whitespace-separated word on its own, whatever surrounds it: a
+     * whitespace pre-tokenizer and normalizers that work character by character (BERT's WordPiece, MiniLM's).
+     * Byte-level BPE (cl100k) and Metaspace tokenizers fold the space into the next token: not these.
+     */
+    static boolean splitsAtWhitespace(JsonNode tokenizerJson) {
+        JsonNode pre = tokenizerJson.path("pre_tokenizer");
+        JsonNode normalizer = tokenizerJson.path("normalizer");
+        boolean normalizersLocal = normalizer.isNull() || normalizer.isMissingNode()
+                || CHARACTER_NORMALIZERS.contains(normalizer.path("type").asText())
+                || normalizer.path("type").asText().equals("Sequence") && allOf(normalizer.path("normalizers"), CHARACTER_NORMALIZERS);
+        return normalizersLocal && WHITESPACE_SPLITTERS.contains(pre.path("type").asText());
+    }
+
+    private static boolean allOf(JsonNode items, Set<String> types) {
+        for (JsonNode item : items) {
+            if (!types.contains(item.path("type").asText())) {
+                return false;
+            }
+        }
+        return true;
     }
 
     public TokenizerSpec spec() {
@@ -36,10 +72,17 @@ public final class TextTokenizer implements AutoCloseable {
     }
 
     public Encoded encode(String text) {
-        Encoding encoding = tokenizer.encode(text, true, false);
-        long[] ids = encoding.getIds();
-        long[] special = encoding.getSpecialTokenMask();
-        CharSpan[] spans = encoding.getCharTokenSpans();
+        long[] ids;
+        long[] special;
+        CharSpan[] spans;
+        long encoding = TokenizersLibrary.LIB.encode(tokenizer.getHandle(), text, true);
+        try {
+            ids = TokenizersLibrary.LIB.getTokenIds(encoding);
+            special = TokenizersLibrary.LIB.getSpecialTokenMask(encoding);
+            spans = TokenizersLibrary.LIB.getTokenCharSpans(encoding);
+        } finally {
+            TokenizersLibrary.LIB.deleteEncoding(encoding);
+        }
         int content = 0;
         for (long s : special) {
             if (s == 0) {
@@ -52,6 +95,7 @@ public final class TextTokenizer implements AutoCloseable {
         // supplementary character (emoji, rare CJK), so the mapping is built only for such texts.
         int[] utf16 = text.length() == text.codePointCount(0, text.length()) ? null : utf16Index(text);
         int k = 0;
+        int leading = 0;
         for (int i = 0; i < ids.length; i++) {
             if (special[i] == 0) {
                 CharSpan span = spans[i];
@@ -59,9 +103,13 @@ public final class TextTokenizer implements AutoCloseable {
                 starts[k] = start;
                 ends[k] = span == null ? start : toUtf16(utf16, span.getEnd());
                 k++;
+            } else if (k == 0) {
+                leading++;
             }
         }
-        return new Encoded(ids, starts, ends);
+        // Slices keep the specials right only when they all sit around the content, as [CLS] ... [SEP] do.
+        boolean contiguous = content == 0 || special[leading + content - 1] == 0;
+        return new Encoded(ids, starts, ends, leading, splitsAtWhitespace && contiguous);
     }
 
     private static int[] utf16Index(String text) {
@@ -80,7 +128,12 @@ public final class TextTokenizer implements AutoCloseable {
 
     /** Token ids including special tokens, as the model consumes them. */
     public long[] ids(String text) {
-        return tokenizer.encode(text, true, false).getIds();
+        long encoding = TokenizersLibrary.LIB.encode(tokenizer.getHandle(), text, true);
+        try {
+            return TokenizersLibrary.LIB.getTokenIds(encoding);
+        } finally {
+            TokenizersLibrary.LIB.deleteEncoding(encoding);
+        }
     }
 
     /** Number of tokens including special tokens. */

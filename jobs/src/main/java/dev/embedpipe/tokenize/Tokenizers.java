@@ -1,6 +1,7 @@
 package dev.embedpipe.tokenize;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.embedpipe.util.Hashing;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -56,7 +57,8 @@ public final class Tokenizers {
         try (InputStream in = new ByteArrayInputStream(json)) {
             HuggingFaceTokenizer hf = HuggingFaceTokenizer.newInstance(in, options);
             String sha = HexFormat.of().formatHex(Hashing.sha256().digest(json));
-            TextTokenizer tokenizer = new TextTokenizer(spec, hf, sha);
+            TextTokenizer tokenizer = new TextTokenizer(spec, hf, sha,
+                    TextTokenizer.splitsAtWhitespace(new ObjectMapper().readTree(json)));
             int n = CREATED.computeIfAbsent(spec, k -> new AtomicInteger()).incrementAndGet();
             LOG.info("embedpipe: created tokenizer {} in JVM {} (#{} in this JVM, {} ms)", spec.name(),
                     ProcessHandle.current().pid(), n, (System.nanoTime() - t0) / 1_000_000);

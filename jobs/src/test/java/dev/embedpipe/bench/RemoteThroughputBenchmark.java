@@ -25,15 +25,18 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * chunks versus one request per chunk.
  *
  * <p>Run: {@code jobs/bin/bench-remote [seconds-per-scenario] [latencies-ms]} (defaults 150 and 100,1000). Writes
- * target/bench/remote.md.
+ * target/bench/remote.md, and rows for items 3 and 4 of jobs/bin/bench's table; {@code --quick} (jobs/bin/bench
+ * --quick) runs only the packing count.
  */
 public final class RemoteThroughputBenchmark {
     private static final int TOKENS_PER_CHUNK = 100;
     private static final long RPM = 600;
     private static final long TPM = 1_000_000;
+    private static final List<BenchRow> ROWS = new ArrayList<>();
 
     public static void main(String[] args) throws Exception {
-        int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 150;
+        boolean quick = BenchRows.quick(args);
+        int seconds = quick ? 0 : args.length > 0 ? Integer.parseInt(args[0]) : 150;
         int[] latencies = args.length > 1 ? java.util.Arrays.stream(args[1].split(",")).mapToInt(Integer::parseInt).toArray()
                 : new int[] {100, 1000};
         StringBuilder md = new StringBuilder();
@@ -44,7 +47,7 @@ public final class RemoteThroughputBenchmark {
                 .append(TOKENS_PER_CHUNK).append(" tokens per chunk, ").append(seconds).append(" s per scenario.\n\n")
                 .append("| scenario | server latency | in flight per task | binding budget | steady rate (last 60 s) | ratio | max any 60 s window | over-budget windows |\n")
                 .append("|---|---|---|---|---|---|---|---|\n");
-        for (int latencyMs : latencies) {
+        for (int latencyMs : seconds > 0 ? latencies : new int[0]) {
             md.append(scenario("requests bind (10 inputs/request)", latencyMs, 10, seconds, true));
             md.append(scenario("tokens bind (requests packed to the token burst)", latencyMs, 2048, seconds, false));
         }
@@ -53,6 +56,7 @@ public final class RemoteThroughputBenchmark {
         Files.createDirectories(out);
         Files.writeString(out.resolve("remote.md"), md);
         System.out.println(md);
+        BenchRows.write(RemoteThroughputBenchmark.class.getSimpleName(), ROWS, quick);
     }
 
     /** Enough requests in flight per task that latency does not cap the rate below the budget. */
@@ -116,6 +120,11 @@ public final class RemoteThroughputBenchmark {
                 }
             }
             String unit = requestsBind ? "requests/min" : "tokens/min";
+            double ratio = (double) steady / budget;
+            ROWS.add(new BenchRow(3, String.format("Remote steady rate, %s, %d ms latency", name, latencyMs), steady, unit,
+                    (double) budget, unit + " (budget)", ratio, ">= 0.95 of the budget, 0 over-budget 60 s windows",
+                    ratio >= 0.95 && overWindows == 0, String.format("last 60 s of %d s, 2 tasks x %d in flight; max any 60 s "
+                    + "window %,d; %d over-budget windows", seconds, inFlight(latencyMs), maxInWindow, overWindows)));
             return String.format("| %s | %d ms | %d | %,d %s | %,d | %.3f | %,d | %d |%n", name, latencyMs, inFlight(latencyMs), budget, unit, steady,
                     (double) steady / budget, maxInWindow, overWindows);
         }
@@ -136,6 +145,9 @@ public final class RemoteThroughputBenchmark {
                  EmbedStage stage = new EmbedStage(chunks.iterator(), session, embedder.shape(config, 1))) {
                 stage.forEachRemaining(e -> { });
             }
+            ROWS.add(new BenchRow(4, "Requests for 10,000 chunks of " + TOKENS_PER_CHUNK + " tokens", server.requestCount(),
+                    "requests", 10_000.0, "requests (one per chunk)", server.requestCount() / 10_000.0, null, null,
+                    String.format("default limits (2,048 inputs, 300,000 tokens a request), a %,d tokens/min budget on one task", TPM)));
             return String.format("Requests for 10,000 chunks of %d tokens (default limits, %,d tokens/min budget on one task): "
                     + "%,d, against 10,000 with one request per chunk (%.0fx fewer).%n", TOKENS_PER_CHUNK, TPM,
                     server.requestCount(), 10_000.0 / server.requestCount());

@@ -157,4 +157,28 @@ class ChunkerTest {
             assertThat(c.tokenIds()).containsExactly(reference.encode(c.text(), true, false).getIds());
         }
     }
+
+    @Test
+    void piecesCutAtWhitespaceAreExactlyTheirTokensOnRealText() throws Exception {
+        // gsm8k problems joined 20 to a document: long texts, cut mostly at whitespace, so taken as token slices.
+        java.nio.file.Path sample = java.nio.file.Path.of(System.getProperty("embedpipe.home", ".."), "datasets-sample",
+                "gsm8k_test_head200.jsonl");
+        List<String> texts = new java.util.ArrayList<>();
+        for (String line : java.nio.file.Files.readAllLines(sample)) {
+            texts.add(dev.embedpipe.embed.remote.WireFormat.JSON.readTree(line).get("text").textValue());
+        }
+        for (int i = 0; i < texts.size(); i += 20) {
+            String text = String.join("\n\n", texts.subList(i, i + 20));
+            for (Chunk c : checkedChunks(text, 128, 16)) {
+                assertThat(c.tokenIds()).containsExactly(reference.encode(c.text(), true, false).getIds());
+            }
+        }
+    }
+
+    @Test
+    void onlyTokenizersThatSplitWordsAtWhitespaceAreSliced() {
+        assertThat(tokenizer.encode("one two").sliceable()).isTrue();
+        ModelInfo openAi = EmbedderRegistry.get("openai").modelInfo(ConfigLoader.defaultsWith(Map.of("embedder.provider", "openai")));
+        assertThat(Tokenizers.get(openAi.tokenizer()).encode("one two").sliceable()).as("cl100k folds spaces into tokens").isFalse();
+    }
 }

@@ -1,20 +1,20 @@
 package dev.embedpipe.embed.remote;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.embedpipe.config.EmbedpipeConfig;
 
+import java.io.IOException;
 import java.net.URI;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.util.Base64;
 import java.util.List;
 
 /**
  * OpenAI {@code POST {base_url}/embeddings} and every server that speaks it (Azure OpenAI deployments with
  * {@code api-version} and the {@code api-key} header, vLLM, Ollama, text-embeddings-inference's OpenAI route).
- * Answers are re-aligned by their {@code index}; base64 vectors (little-endian float32) are decoded here.
+ * Answers are re-aligned by their {@code index}; base64 vectors (little-endian float32) are decoded here, straight
+ * from the JSON stream.
  */
 public final class OpenAiWireFormat implements WireFormat {
     @Override
@@ -46,41 +46,68 @@ public final class OpenAiWireFormat implements WireFormat {
 
     @Override
     public float[][] parse(byte[] body, int inputs, Integer dimensions) throws BadResponseException {
-        JsonNode data = WireFormat.tree(body).get("data");
-        if (data == null || !data.isArray()) {
-            throw new BadResponseException("answer has no data array");
-        }
-        if (data.size() != inputs) {
-            throw new BadResponseException("answer has " + data.size() + " embeddings for " + inputs + " inputs");
-        }
-        float[][] vectors = new float[inputs][];
-        for (JsonNode item : data) {
-            JsonNode index = item.get("index");
-            if (index == null || !index.canConvertToInt() || index.asInt() < 0 || index.asInt() >= inputs) {
-                throw new BadResponseException("answer item has a missing or out-of-range index");
+        float[][] vectors = JsonVectors.read(body, p -> {
+            if (p.currentToken() != JsonToken.START_OBJECT) {
+                throw new BadResponseException("answer has no data array");
             }
-            int i = index.asInt();
-            if (vectors[i] != null) {
-                throw new BadResponseException("answer repeats index " + i);
+            float[][] data = null;
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String field = p.currentName();
+                if (p.nextToken() == JsonToken.START_ARRAY && field.equals("data")) {
+                    data = data(p, inputs, dimensions);
+                } else if (field.equals("data")) {
+                    throw new BadResponseException("answer has no data array");
+                } else {
+                    p.skipChildren();
+                }
             }
-            JsonNode embedding = item.get("embedding");
-            vectors[i] = embedding != null && embedding.isTextual() ? base64(embedding.textValue(), i) : WireFormat.floats(embedding, i);
-        }
+            if (data == null) {
+                throw new BadResponseException("answer has no data array");
+            }
+            return data;
+        });
         return WireFormat.checked(vectors, dimensions);
     }
 
-    private static float[] base64(String encoded, int index) throws BadResponseException {
-        byte[] bytes;
-        try {
-            bytes = Base64.getDecoder().decode(encoded);
-        } catch (IllegalArgumentException e) {
-            throw new BadResponseException("embedding " + index + " is not valid base64");
+    /** The data array's items, placed by their index. */
+    private static float[][] data(JsonParser p, int inputs, Integer dimensions) throws IOException, BadResponseException {
+        float[][] vectors = new float[inputs][];
+        int items = 0;
+        for (JsonToken t = p.nextToken(); t != JsonToken.END_ARRAY; t = p.nextToken()) {
+            if (++items > inputs) {
+                throw new BadResponseException("answer has more than " + inputs + " embeddings for " + inputs + " inputs");
+            }
+            if (t != JsonToken.START_OBJECT) {
+                throw new BadResponseException("answer item has a missing or out-of-range index");
+            }
+            int index = -1;
+            float[] vector = null;
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String field = p.currentName();
+                JsonToken value = p.nextToken();
+                if (field.equals("index") && value == JsonToken.VALUE_NUMBER_INT && p.getNumberType() == JsonParser.NumberType.INT) {
+                    index = p.getIntValue();
+                } else if (field.equals("embedding")) {
+                    vector = value == JsonToken.VALUE_STRING ? JsonVectors.base64(p.getText(), items - 1)
+                            : JsonVectors.floats(p, items - 1, dimensions);
+                } else {
+                    p.skipChildren();
+                }
+            }
+            if (index < 0 || index >= inputs) {
+                throw new BadResponseException("answer item has a missing or out-of-range index");
+            }
+            if (vectors[index] != null) {
+                throw new BadResponseException("answer repeats index " + index);
+            }
+            if (vector == null) {
+                throw new BadResponseException("embedding " + index + " is not an array");
+            }
+            vectors[index] = vector;
         }
-        if (bytes.length % 4 != 0) {
-            throw new BadResponseException("embedding " + index + " is not a whole number of float32 values");
+        if (items != inputs) {
+            throw new BadResponseException("answer has " + items + " embeddings for " + inputs + " inputs");
         }
-        float[] v = new float[bytes.length / 4];
-        ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(v);
-        return v;
+        return vectors;
     }
 }

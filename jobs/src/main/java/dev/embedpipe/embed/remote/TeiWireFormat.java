@@ -1,6 +1,6 @@
 package dev.embedpipe.embed.remote;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.embedpipe.config.EmbedpipeConfig;
@@ -36,17 +36,24 @@ public final class TeiWireFormat implements WireFormat {
 
     @Override
     public float[][] parse(byte[] body, int inputs, Integer dimensions) throws BadResponseException {
-        JsonNode root = WireFormat.tree(body);
-        if (!root.isArray()) {
-            throw new BadResponseException("answer is not an array of vectors");
-        }
-        if (root.size() != inputs) {
-            throw new BadResponseException("answer has " + root.size() + " embeddings for " + inputs + " inputs");
-        }
-        float[][] vectors = new float[inputs][];
-        for (int i = 0; i < inputs; i++) {
-            vectors[i] = WireFormat.floats(root.get(i), i);
-        }
+        float[][] vectors = JsonVectors.read(body, p -> {
+            if (p.currentToken() != JsonToken.START_ARRAY) {
+                throw new BadResponseException("answer is not an array of vectors");
+            }
+            float[][] read = new float[inputs][];
+            int n = 0;
+            for (JsonToken t = p.nextToken(); t != JsonToken.END_ARRAY; t = p.nextToken()) {
+                if (n == inputs) {
+                    throw new BadResponseException("answer has more than " + inputs + " embeddings for " + inputs + " inputs");
+                }
+                read[n] = JsonVectors.floats(p, n, dimensions);
+                n++;
+            }
+            if (n != inputs) {
+                throw new BadResponseException("answer has " + n + " embeddings for " + inputs + " inputs");
+            }
+            return read;
+        });
         return WireFormat.checked(vectors, dimensions);
     }
 }

@@ -1,6 +1,5 @@
 package dev.embedpipe.embed.remote;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.embedpipe.config.EmbedpipeConfig;
 
@@ -44,19 +43,6 @@ public interface WireFormat {
         }
     }
 
-    /** A 2xx answer's JSON; malformed JSON makes the answer bad (retried), never a crash. */
-    static JsonNode tree(byte[] body) throws BadResponseException {
-        try {
-            JsonNode root = JSON.readTree(body);
-            if (root == null) {
-                throw new BadResponseException("empty answer");
-            }
-            return root;
-        } catch (java.io.IOException e) {
-            throw new BadResponseException("malformed JSON answer");
-        }
-    }
-
     /** Checks vectors decoded in input order. */
     static float[][] checked(float[][] vectors, Integer dimensions) throws BadResponseException {
         int dims = dimensions != null ? dimensions : vectors.length > 0 && vectors[0] != null ? vectors[0].length : 0;
@@ -75,21 +61,5 @@ public interface WireFormat {
             }
         }
         return vectors;
-    }
-
-    /** A JSON array of numbers as floats; null, strings or other values make the answer bad. */
-    static float[] floats(JsonNode array, int index) throws BadResponseException {
-        if (array == null || !array.isArray()) {
-            throw new BadResponseException("embedding " + index + " is not an array");
-        }
-        float[] v = new float[array.size()];
-        for (int d = 0; d < v.length; d++) {
-            JsonNode x = array.get(d);
-            if (!x.isNumber()) {
-                throw new BadResponseException("embedding " + index + " holds a non-number at " + d);
-            }
-            v[d] = x.floatValue();
-        }
-        return v;
     }
 }
