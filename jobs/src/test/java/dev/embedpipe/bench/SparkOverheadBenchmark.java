@@ -1,0 +1,92 @@
+package dev.embedpipe.bench;
+
+import dev.embedpipe.cli.EmbedpipeMain;
+import dev.embedpipe.config.ConfigLoader;
+import dev.embedpipe.config.EmbedpipeConfig;
+import dev.embedpipe.testing.ScriptedEmbeddingServer;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * Item 5: what Spark costs. The whole job in local mode (two task slots) over the WordNet glosses with an instant
+ * embedder (the scripted loopback server, answering at once in base64) against {@link SingleJvmLoop} doing the
+ * same reading, cleaning, chunking, requests and Parquet writing in one JVM. Target: the job within 1.3x the
+ * loop's wall time. Runs alternate (loop, job, loop, job...) and the medians are compared.
+ */
+public final class SparkOverheadBenchmark {
+    public static void main(String[] args) throws Exception {
+        boolean quick = BenchRows.quick(args);
+        Path work = BenchRows.dir().resolve("spark-overhead");
+        deleteTree(work);
+        Files.createDirectories(work);
+        Path corpus = BenchCorpus.home().resolve("../shared/corpora/wordnet31_glosses.jsonl").normalize();
+        Path input = corpus;
+        if (quick) { // one short pass over the first 3,000 glosses: checks the runner, measures nothing
+            input = work.resolve("head.jsonl");
+            try (Stream<String> lines = Files.lines(corpus)) {
+                Files.write(input, (Iterable<String>) lines.limit(3000)::iterator);
+            }
+        }
+        int reps = quick ? 1 : 3;
+        long[] loopMs = new long[reps];
+        long[] jobMs = new long[reps];
+        long loopRows = 0;
+        try (ScriptedEmbeddingServer server = ScriptedEmbeddingServer.start(4).setDimensions(384)) {
+            List<String> sets = List.of("embedder.provider=openai", "embedder.base_url=" + server.baseUrl(),
+                    "embedder.model=text-embedding-3-small", "embedder.dimensions=384", "embedder.encoding_format=base64",
+                    "embedder.api_key_env=PATH", "clean.min_chars=0");
+            EmbedpipeConfig cfg = ConfigLoader.load(null, Map.of("input.paths", List.of(input.toString())), sets);
+            for (int i = 0; i < reps; i++) {
+                long t0 = System.nanoTime();
+                loopRows = SingleJvmLoop.run(cfg, input, work.resolve("loop-" + i + ".parquet"));
+                loopMs[i] = (System.nanoTime() - t0) / 1_000_000;
+
+                List<String> command = new ArrayList<>(List.of("embed", "--input", input.toString(),
+                        "--output", work.resolve("job-" + i).toString(), "--master", "local[2]"));
+                sets.forEach(s -> command.addAll(List.of("--set", s)));
+                t0 = System.nanoTime();
+                int exit = EmbedpipeMain.execute(command.toArray(String[]::new));
+                jobMs[i] = (System.nanoTime() - t0) / 1_000_000;
+                if (exit != 0) {
+                    throw new IllegalStateException("the job failed with exit " + exit);
+                }
+                System.out.printf("run %d: loop %.1f s (%,d rows), job %.1f s%n", i, loopMs[i] / 1e3, loopRows, jobMs[i] / 1e3);
+            }
+        }
+        double loop = median(loopMs) / 1e3;
+        double job = median(jobMs) / 1e3;
+        double ratio = job / loop;
+        BenchRows.write(SparkOverheadBenchmark.class.getSimpleName(), List.of(new BenchRow(5,
+                "Whole job, local[2], WordNet glosses (clean.min_chars=0), instant embedder", job, "s wall", loop,
+                "s (single-JVM loop)", ratio, "ratio <= 1.3", ratio <= 1.3, String.format(
+                        "%,d chunks; medians of %d alternating runs (job %s s, loop %s s); the loop reads, cleans, chunks, "
+                                + "sends the same requests (4 in flight) and writes the same columns to one zstd Parquet file",
+                        loopRows, reps, Arrays.toString(Arrays.stream(jobMs).mapToObj(m -> String.format("%.1f", m / 1e3)).toArray()),
+                        Arrays.toString(Arrays.stream(loopMs).mapToObj(m -> String.format("%.1f", m / 1e3)).toArray())))), quick);
+    }
+
+    static double median(long[] values) {
+        long[] sorted = values.clone();
+        Arrays.sort(sorted);
+        int n = sorted.length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0;
+    }
+
+    static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : walk.sorted((a, b) -> b.getNameCount() - a.getNameCount()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+}
