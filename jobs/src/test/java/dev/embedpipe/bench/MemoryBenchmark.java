@@ -19,8 +19,9 @@ import java.util.regex.Pattern;
 /**
  * Item 6: memory stays flat as the input grows. For each size, JSONL made by repeating the WordNet glosses (ids
  * suffixed per copy) goes through the whole job in local mode, in its own JVM with a 1 GB heap, against the instant
- * embedder (base64, 384 dimensions). Peak heap is the largest heap occupancy the GC log shows before a collection;
- * peak RSS is the kernel's high-water mark (VmHWM) of that JVM. Sizes in GB from BENCH_MEMORY_GB (default
+ * embedder (base64, 384 dimensions). From the GC log: the most heap in use before a collection (G1 lets it grow
+ * towards -Xmx before collecting, so this says little) and the most left live after one (what the job holds:
+ * the figure that must stay flat); peak RSS is the kernel's high-water mark (VmHWM) of that JVM. Sizes in GB from BENCH_MEMORY_GB (default
  * 0.2,1,2).
  */
 public final class MemoryBenchmark {
@@ -46,15 +47,16 @@ public final class MemoryBenchmark {
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 Files.delete(input);
                 peaks.add(peak);
-                rows.add(BenchRow.info(6, String.format("Peak heap, %.2f GB of JSONL (-Xmx1g, local[2])", bytes / 1e9), peak[0],
-                        "MiB", String.format("peak RSS %,d MiB; %.0f s wall; input %,d bytes", peak[1], seconds, bytes)));
+                rows.add(BenchRow.info(6, String.format("Peak live heap after GC, %.2f GB of JSONL (-Xmx1g, local[2])", bytes / 1e9),
+                        peak[2], "MiB", String.format("peak RSS %,d MiB; heap in use before a GC up to %,d MiB; %.0f s wall; "
+                                + "input %,d bytes", peak[1], peak[0], seconds, bytes)));
                 SparkOverheadBenchmark.deleteTree(work.resolve("out-" + size.trim()));
             }
         }
-        long smallest = peaks.get(0)[0];
-        long largest = peaks.stream().mapToLong(p -> p[0]).max().orElse(0);
+        long smallest = peaks.get(0)[2];
+        long largest = peaks.stream().mapToLong(p -> p[2]).max().orElse(0);
         double growth = (double) largest / Math.max(1, smallest);
-        rows.add(new BenchRow(6, "Peak heap, largest over smallest input (" + sizes + " GB)", growth, "x", null, null, growth,
+        rows.add(new BenchRow(6, "Peak live heap, largest over smallest input (" + sizes + " GB)", growth, "x", null, null, growth,
                 "flat: <= 1.5x", growth <= 1.5, "a partition is streamed, never collected; the heap follows batch and "
                 + "shuffle buffers, not the input size"));
         BenchRows.write(MemoryBenchmark.class.getSimpleName(), rows, quick);
@@ -81,7 +83,7 @@ public final class MemoryBenchmark {
         return written;
     }
 
-    /** Runs the job in its own 1 GB JVM; returns {peak heap MiB, peak RSS MiB}. */
+    /** Runs the job in its own 1 GB JVM; returns {peak heap in use MiB, peak RSS MiB, peak live heap after GC MiB}. */
     private static long[] runJob(ScriptedEmbeddingServer server, Path input, Path output, Path gcLog) throws Exception {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx1g", "-Xlog:gc:file=" + gcLog));
@@ -116,12 +118,14 @@ public final class MemoryBenchmark {
             throw new IllegalStateException("the job failed (exit " + job.exitValue() + "), see " + log);
         }
         long heapMb = 0;
+        long liveMb = 0;
         for (String line : Files.readAllLines(gcLog)) {
             Matcher m = HEAP_BEFORE.matcher(line);
             if (m.find()) {
                 heapMb = Math.max(heapMb, Long.parseLong(m.group(1)));
+                liveMb = Math.max(liveMb, Long.parseLong(m.group(2)));
             }
         }
-        return new long[] {heapMb, rssKb / 1024};
+        return new long[] {heapMb, rssKb / 1024, liveMb};
     }
 }
