@@ -30,7 +30,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 public final class RemoteThroughputBenchmark {
     private static final int TOKENS_PER_CHUNK = 100;
-    private static final long RPM = 600;
+    static final long RPM = 600;
     private static final long TPM = 1_000_000;
     private static final List<BenchRow> ROWS = new ArrayList<>();
 
@@ -51,9 +51,6 @@ public final class RemoteThroughputBenchmark {
             md.append(scenario("requests bind (10 inputs/request)", latencyMs, 10, seconds, true));
             md.append(scenario("tokens bind (requests packed to the token burst)", latencyMs, 2048, seconds, false));
         }
-        if (seconds > 0) {
-            md.append("\n").append(recovery());
-        }
         md.append("\n").append(packing());
         Path out = Path.of("target", "bench");
         Files.createDirectories(out);
@@ -63,11 +60,11 @@ public final class RemoteThroughputBenchmark {
     }
 
     /** Enough requests in flight per task that latency does not cap the rate below the budget. */
-    private static int inFlight(int latencyMs) {
+    static int inFlight(int latencyMs) {
         return Math.max(4, (int) Math.ceil(1.5 * RPM / 60.0 * latencyMs / 1000.0 / 2));
     }
 
-    private static EmbedpipeConfig config(ScriptedEmbeddingServer server, int maxInputs, int inFlight) {
+    static EmbedpipeConfig config(ScriptedEmbeddingServer server, int maxInputs, int inFlight) {
         Map<String, Object> values = new HashMap<>(Map.of("embedder.provider", "openai", "embedder.base_url", server.baseUrl(),
                 "embedder.model", "bench-" + server.port() + "-" + maxInputs, "limits.requests_per_minute", RPM,
                 "limits.tokens_per_minute", TPM, "limits.max_in_flight", inFlight, "limits.max_inputs_per_request", maxInputs,
@@ -133,62 +130,6 @@ public final class RemoteThroughputBenchmark {
         }
     }
 
-    /**
-     * After a burst of 429s (Retry-After: 2), how long until the rate is back to 0.9 of the request budget: the
-     * first moment after the last 429 from which the next 5 seconds hold 0.9 of the budget's requests.
-     */
-    private static String recovery() throws Exception {
-        int latencyMs = 100;
-        int burst = 20;
-        try (ScriptedEmbeddingServer server = ScriptedEmbeddingServer.start(64)) {
-            server.latency(Duration.ofMillis(latencyMs));
-            EmbedpipeConfig config = config(server, 10, inFlight(latencyMs));
-            Embedder embedder = EmbedderRegistry.get("openai").embedder(config);
-            AtomicBoolean stop = new AtomicBoolean();
-            List<Thread> tasks = new ArrayList<>();
-            for (int t = 0; t < 2; t++) {
-                int task = t;
-                Thread thread = new Thread(() -> {
-                    try (Embedder.Session session = embedder.openSession(config, 2);
-                         EmbedStage stage = new EmbedStage(endless(task, stop), session, embedder.shape(config, 2))) {
-                        stage.forEachRemaining(e -> { });
-                    }
-                });
-                thread.start();
-                tasks.add(thread);
-            }
-            Thread.sleep(30_000); // steady state first
-            server.enqueue(burst, ScriptedEmbeddingServer.Behaviour.status(429, "rate limited", Map.of("Retry-After", "2")));
-            Thread.sleep(40_000);
-            stop.set(true);
-            for (Thread t : tasks) {
-                t.join();
-            }
-            List<ScriptedEmbeddingServer.Recorded> requests = server.requests();
-            long last429 = requests.stream().filter(r -> r.status() == 429).mapToLong(ScriptedEmbeddingServer.Recorded::nanoTime)
-                    .max().orElseThrow();
-            List<Long> ok = requests.stream().filter(r -> r.status() == 200 && r.nanoTime() > last429)
-                    .map(ScriptedEmbeddingServer.Recorded::nanoTime).sorted().toList();
-            long window = 5_000_000_000L;
-            double needed = 0.9 * RPM / 60.0 * 5;
-            double recoveredAfter = Double.NaN;
-            for (int i = 0; i < ok.size(); i++) {
-                long from = ok.get(i);
-                long inWindow = ok.stream().filter(t -> t >= from && t < from + window).count();
-                if (inWindow >= needed) {
-                    recoveredAfter = (from - last429) / 1e9;
-                    break;
-                }
-            }
-            ROWS.add(new BenchRow(3, String.format("Recovery after a burst of %d 429s (Retry-After: 2), %d ms latency", burst, latencyMs),
-                    recoveredAfter, "s to 0.9 of the budget", 10.0, "s", recoveredAfter / 10.0, "<= 10 s",
-                    recoveredAfter <= 10.0, String.format("requests budget %d/min over 2 tasks; time from the last 429 to the start of "
-                    + "the first 5 s holding >= 0.9 of the budget's requests", RPM)));
-            return String.format("After a burst of %d 429s (Retry-After: 2, %d ms latency): back to 0.9 of the request budget %.1f s "
-                    + "after the last 429.%n", burst, latencyMs, recoveredAfter);
-        }
-    }
-
     /** Requests for 10,000 chunks with the default limits, against one request per chunk (SynapseML's way). */
     private static String packing() throws Exception {
         try (ScriptedEmbeddingServer server = ScriptedEmbeddingServer.start()) {
@@ -213,7 +154,7 @@ public final class RemoteThroughputBenchmark {
         }
     }
 
-    private static java.util.Iterator<Chunk> endless(int task, AtomicBoolean stop) {
+    static java.util.Iterator<Chunk> endless(int task, AtomicBoolean stop) {
         return new java.util.Iterator<>() {
             private long n;
 
