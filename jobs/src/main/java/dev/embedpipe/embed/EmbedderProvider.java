@@ -22,6 +22,12 @@ public interface EmbedderProvider {
     /** The JVM's shared embedder for this configuration, created on first use. */
     Embedder embedder(EmbedpipeConfig config);
 
+    /**
+     * Starts building what the embedder needs that is slow to build (a local model's session) in the background,
+     * where chunking begins, so it is ready when the embed stage starts. Failures surface in the embed stage.
+     */
+    default void warmUp(EmbedpipeConfig config) {}
+
     /** Whether single chunks can fail (remote APIs) and so need an errors table; local models fail whole tasks. */
     default boolean failsPerItem() {
         return false;

@@ -139,6 +139,7 @@ public final class EmbedJob {
         EmbedpipeConfig cfg = config;
         JavaPairRDD<String, Chunk> chunks = read.spread().filter(r -> r instanceof Document).map(r -> (Document) r)
                 .mapPartitionsToPair(documents -> {
+                    EmbedderRegistry.get(cfg.embedder().provider()).warmUp(cfg);
                     Chunker chunker = new Chunker(Tokenizers.get(model.tokenizer()), cfg.chunk().maxTokens(), cfg.chunk().overlapTokens());
                     Iterator<Document> counted = mapped(documents, d -> {
                         progress.add(Counter.DOCUMENTS_CHUNKED, 1);

@@ -42,6 +42,20 @@ public final class LocalOnnxProvider implements EmbedderProvider {
                 modelLocation);
     }
 
+    /** The session takes a second or more to build: start it while the executor is still chunking. */
+    @Override
+    public void warmUp(EmbedpipeConfig config) {
+        Thread warm = new Thread(() -> {
+            try {
+                embedder(config);
+            } catch (RuntimeException e) {
+                // the embed stage builds it again and reports the failure there
+            }
+        }, "embedpipe-onnx-warm-up");
+        warm.setDaemon(true);
+        warm.start();
+    }
+
     @Override
     public Embedder embedder(EmbedpipeConfig config) {
         ModelInfo info = modelInfo(config);
