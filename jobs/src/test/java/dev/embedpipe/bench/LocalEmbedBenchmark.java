@@ -37,7 +37,7 @@ public final class LocalEmbedBenchmark {
     public static void main(String[] args) throws Exception {
         boolean quick = BenchRows.quick(args);
         Path work = BenchRows.dir().resolve("local-embed");
-        SparkOverheadBenchmark.deleteTree(work);
+        BenchRows.deleteTree(work);
         Path input = quick ? BenchCorpus.home().resolve("datasets-sample/gsm8k_test_head200.jsonl")
                 : BenchCorpus.home().resolve("../shared/corpora/gsm8k_test.jsonl").normalize();
         int reps = quick ? 1 : 3;
@@ -70,8 +70,8 @@ public final class LocalEmbedBenchmark {
             System.out.printf("run %d%s: job %.1f/s, bare %.1f/s%n", run, run < 0 ? " (warm-up, discarded)" : "",
                     jobRate[i] / 10.0, bareRate[i] / 10.0);
         }
-        double job = SparkOverheadBenchmark.median(jobRate) / 10;
-        double bare = SparkOverheadBenchmark.median(bareRate) / 10;
+        double job = BenchRows.median(jobRate) / 10;
+        double bare = BenchRows.median(bareRate) / 10;
         BenchRows.write(LocalEmbedBenchmark.class.getSimpleName(), List.of(BenchRow.ratio(2,
                 "local-onnx embed stage in local[2] vs bare ONNX Runtime loop (gsm8k chunks)", job, "sentences/s", bare,
                 "sentences/s (bare loop)", 0.9, String.format("%,d chunks, batch %d, %d tasks x 1 intra-op thread; medians of %d after a discarded warm-up run; "

@@ -31,7 +31,7 @@ public final class MemoryBenchmark {
         boolean quick = BenchRows.quick(args);
         String sizes = quick ? "0.01" : System.getenv().getOrDefault("BENCH_MEMORY_GB", "0.2,1,2");
         Path work = BenchRows.dir().resolve("memory");
-        SparkOverheadBenchmark.deleteTree(work);
+        BenchRows.deleteTree(work);
         Files.createDirectories(work);
         Path corpus = BenchCorpus.home().resolve("../shared/corpora/wordnet31_glosses.jsonl").normalize();
         List<String> lines = Files.readAllLines(corpus);
@@ -50,7 +50,7 @@ public final class MemoryBenchmark {
                 rows.add(BenchRow.info(6, String.format("Peak live heap after GC, %.2f GB of JSONL (-Xmx1g, local[2])", bytes / 1e9),
                         peak[2], "MiB", String.format("peak RSS %,d MiB; heap in use before a GC up to %,d MiB; %.0f s wall; "
                                 + "input %,d bytes", peak[1], peak[0], seconds, bytes)));
-                SparkOverheadBenchmark.deleteTree(work.resolve("out-" + size.trim()));
+                BenchRows.deleteTree(work.resolve("out-" + size.trim()));
             }
         }
         long smallest = peaks.get(0)[2];

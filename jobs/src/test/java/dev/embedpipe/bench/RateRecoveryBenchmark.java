@@ -1,21 +1,11 @@
 package dev.embedpipe.bench;
 
-import dev.embedpipe.chunk.Chunk;
-import dev.embedpipe.config.ConfigLoader;
 import dev.embedpipe.config.EmbedpipeConfig;
-import dev.embedpipe.embed.EmbedStage;
-import dev.embedpipe.embed.Embedder;
-import dev.embedpipe.embed.EmbedderRegistry;
 import dev.embedpipe.testing.ScriptedEmbeddingServer;
-import java.nio.file.Files;
-import java.nio.file.Path;
+
 import java.time.Duration;
-import java.time.Instant;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /** Item 3, second half: the rate after a burst of 429s, measured at the server (see RemoteThroughputBenchmark). */
 public final class RateRecoveryBenchmark {
@@ -30,27 +20,11 @@ public final class RateRecoveryBenchmark {
         try (ScriptedEmbeddingServer server = ScriptedEmbeddingServer.start(64)) {
             server.latency(Duration.ofMillis(latencyMs));
             EmbedpipeConfig config = RemoteThroughputBenchmark.config(server, 10, RemoteThroughputBenchmark.inFlight(latencyMs));
-            Embedder embedder = EmbedderRegistry.get("openai").embedder(config);
-            AtomicBoolean stop = new AtomicBoolean();
-            List<Thread> tasks = new ArrayList<>();
-            for (int t = 0; t < 2; t++) {
-                int task = t;
-                Thread thread = new Thread(() -> {
-                    try (Embedder.Session session = embedder.openSession(config, 2);
-                         EmbedStage stage = new EmbedStage(RemoteThroughputBenchmark.endless(task, stop), session, embedder.shape(config, 2))) {
-                        stage.forEachRemaining(e -> { });
-                    }
-                });
-                thread.start();
-                tasks.add(thread);
-            }
-            Thread.sleep(quick ? 5_000 : 30_000); // steady state first
-            server.enqueue(burst, ScriptedEmbeddingServer.Behaviour.status(429, "rate limited", Map.of("Retry-After", "2")));
-            Thread.sleep(quick ? 15_000 : 40_000);
-            stop.set(true);
-            for (Thread t : tasks) {
-                t.join();
-            }
+            RemoteThroughputBenchmark.runTasks(config, () -> {
+                Thread.sleep(quick ? 5_000 : 30_000); // steady state first
+                server.enqueue(burst, ScriptedEmbeddingServer.Behaviour.status(429, "rate limited", Map.of("Retry-After", "2")));
+                Thread.sleep(quick ? 15_000 : 40_000);
+            });
             List<ScriptedEmbeddingServer.Recorded> requests = server.requests();
             long last429 = requests.stream().filter(r -> r.status() == 429).mapToLong(ScriptedEmbeddingServer.Recorded::nanoTime)
                     .max().orElseThrow();

@@ -76,25 +76,7 @@ public final class RemoteThroughputBenchmark {
         try (ScriptedEmbeddingServer server = ScriptedEmbeddingServer.start(64)) {
             server.latency(Duration.ofMillis(latencyMs));
             EmbedpipeConfig config = config(server, maxInputs, inFlight(latencyMs));
-            Embedder embedder = EmbedderRegistry.get("openai").embedder(config);
-            AtomicBoolean stop = new AtomicBoolean();
-            List<Thread> tasks = new ArrayList<>();
-            for (int t = 0; t < 2; t++) {
-                int task = t;
-                Thread thread = new Thread(() -> {
-                    try (Embedder.Session session = embedder.openSession(config, 2);
-                         EmbedStage stage = new EmbedStage(endless(task, stop), session, embedder.shape(config, 2))) {
-                        stage.forEachRemaining(e -> { });
-                    }
-                });
-                thread.start();
-                tasks.add(thread);
-            }
-            Thread.sleep(seconds * 1000L);
-            stop.set(true);
-            for (Thread t : tasks) {
-                t.join();
-            }
+            runTasks(config, () -> Thread.sleep(seconds * 1000L));
             List<ScriptedEmbeddingServer.Recorded> requests = server.requests();
             long window = 60_000_000_000L;
             long last = requests.get(requests.size() - 1).nanoTime();
@@ -151,6 +133,37 @@ public final class RemoteThroughputBenchmark {
             return String.format("Requests for 10,000 chunks of %d tokens (default limits, %,d tokens/min budget on one task): "
                     + "%,d, against 10,000 with one request per chunk (%.0fx fewer).%n", TOKENS_PER_CHUNK, TPM,
                     server.requestCount(), 10_000.0 / server.requestCount());
+        }
+    }
+
+    /** What happens at the server while the two tasks send. */
+    interface Meanwhile {
+        void run() throws InterruptedException;
+    }
+
+    /** Two tasks sending endless chunks through the openai embedder until {@code meanwhile} returns. */
+    static void runTasks(EmbedpipeConfig config, Meanwhile meanwhile) throws InterruptedException {
+        Embedder embedder = EmbedderRegistry.get("openai").embedder(config);
+        AtomicBoolean stop = new AtomicBoolean();
+        List<Thread> tasks = new ArrayList<>();
+        for (int t = 0; t < 2; t++) {
+            int task = t;
+            Thread thread = new Thread(() -> {
+                try (Embedder.Session session = embedder.openSession(config, 2);
+                     EmbedStage stage = new EmbedStage(endless(task, stop), session, embedder.shape(config, 2))) {
+                    stage.forEachRemaining(e -> { });
+                }
+            });
+            thread.start();
+            tasks.add(thread);
+        }
+        try {
+            meanwhile.run();
+        } finally {
+            stop.set(true);
+            for (Thread t : tasks) {
+                t.join();
+            }
         }
     }
 

@@ -24,7 +24,7 @@ public final class SparkOverheadBenchmark {
     public static void main(String[] args) throws Exception {
         boolean quick = BenchRows.quick(args);
         Path work = BenchRows.dir().resolve("spark-overhead");
-        deleteTree(work);
+        BenchRows.deleteTree(work);
         Files.createDirectories(work);
         Path corpus = BenchCorpus.home().resolve("../shared/corpora/wordnet31_glosses.jsonl").normalize();
         Path input = corpus;
@@ -62,8 +62,8 @@ public final class SparkOverheadBenchmark {
                 System.out.printf("run %d%s: loop %.1f s (%,d rows), job %.1f s%n", run, run < 0 ? " (warm-up, discarded)" : "", loopMs[i] / 1e3, loopRows, jobMs[i] / 1e3);
             }
         }
-        double loop = median(loopMs) / 1e3;
-        double job = median(jobMs) / 1e3;
+        double loop = BenchRows.median(loopMs) / 1e3;
+        double job = BenchRows.median(jobMs) / 1e3;
         double ratio = job / loop;
         BenchRows.write(SparkOverheadBenchmark.class.getSimpleName(), List.of(new BenchRow(5,
                 "Whole job, local[2], WordNet glosses (clean.min_chars=0), instant embedder", job, "s wall", loop,
@@ -72,23 +72,5 @@ public final class SparkOverheadBenchmark {
                                 + "sends the same requests (4 in flight) and writes the same columns to one zstd Parquet file",
                         loopRows, reps, Arrays.toString(Arrays.stream(jobMs).mapToObj(m -> String.format("%.1f", m / 1e3)).toArray()),
                         Arrays.toString(Arrays.stream(loopMs).mapToObj(m -> String.format("%.1f", m / 1e3)).toArray())))), quick);
-    }
-
-    static double median(long[] values) {
-        long[] sorted = values.clone();
-        Arrays.sort(sorted);
-        int n = sorted.length;
-        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0;
-    }
-
-    static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : walk.sorted((a, b) -> b.getNameCount() - a.getNameCount()).toList()) {
-                Files.delete(p);
-            }
-        }
     }
 }

@@ -19,6 +19,7 @@ public final class LocalOnnxProvider implements EmbedderProvider {
     /** sentence-transformers' max_seq_length for all-MiniLM-L6-v2; longer inputs it would truncate. */
     public static final int MAX_INPUT_TOKENS = 256;
     public static final int DIMENSIONS = 384;
+    private static final java.util.Set<OnnxSessions.Key> WARMING = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     @Override
     public String name() {
@@ -45,6 +46,10 @@ public final class LocalOnnxProvider implements EmbedderProvider {
     /** The session takes a second or more to build: start it while the executor is still chunking. */
     @Override
     public void warmUp(EmbedpipeConfig config) {
+        ModelInfo info = modelInfo(config);
+        if (!WARMING.add(new OnnxSessions.Key(info.modelLocation(), config.embedder().threadsPerTask()))) {
+            return; // once per JVM and model, not once per partition
+        }
         Thread warm = new Thread(() -> {
             try {
                 embedder(config);
