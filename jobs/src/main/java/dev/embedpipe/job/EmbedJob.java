@@ -103,7 +103,7 @@ public final class EmbedJob {
         JavaRDD<ReadRecord> read = jsc.parallelize(splits, Math.max(1, splits.size()))
                 .flatMap(split -> {
                     SplitReader reader = new SplitReader(split, opener,
-                            new RecordParser(cfg.input().idField(), cfg.input().textField()),
+                            new RecordParser(cfg.input().idField(), cfg.input().textField(), cfg.input().maxLineBytes()),
                             new Cleaner(cfg.clean().steps(), cfg.clean().minChars()), cfg.input().maxLineBytes());
                     TaskContext.get().addTaskCompletionListener((TaskCompletionListener) task -> reader.close()); // also on failure
                     return faults.wrap("read", mapped(reader, r -> {

@@ -1,6 +1,8 @@
 package dev.embedpipe.read;
 
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -10,23 +12,47 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.embedpipe.util.Hashing;
 
 import java.io.IOException;
+import java.math.BigDecimal;
+import java.util.Iterator;
+import java.util.Map;
 
 /**
  * Turns one JSONL line into the id, text and metadata of a document, or into the reason it is rejected.
  * Everything a real file commonly holds (numeric ids, extra fields) is accepted; anything else gets a reason.
+ *
+ * <p>The parser's limits follow {@code input.max_line_bytes}: a string may be as long as the line (a character
+ * takes at least one byte), so no line the reader accepts is refused for a long string. Nesting and number
+ * lengths have fixed limits no real record comes near ({@link #MAX_NESTING_DEPTH}, {@link #MAX_NUMBER_CHARS});
+ * a numeric id is kept as its plain decimal text only up to {@link #MAX_ID_DIGITS} digits, since
+ * {@code 1e2000000000} is short to write and two billion digits to print.
  */
 public final class RecordParser {
-    private static final ObjectReader READER = new ObjectMapper()
-            .reader()
-            .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-            .with(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
+    /** Deepest nesting of objects and arrays accepted in a record (Jackson's default). */
+    public static final int MAX_NESTING_DEPTH = 1000;
+    /** Longest number literal accepted anywhere in a record, in characters (Jackson's default). */
+    public static final int MAX_NUMBER_CHARS = 1000;
+    /** Longest plain decimal form of a numeric id, in digits. */
+    public static final int MAX_ID_DIGITS = 64;
 
+    private final ObjectReader reader;
     private final String idField;
     private final String textField;
 
-    public RecordParser(String idField, String textField) {
+    /** @param maxLineBytes {@code input.max_line_bytes}: the longest line the reader hands over */
+    public RecordParser(String idField, String textField, long maxLineBytes) {
         this.idField = idField;
         this.textField = textField;
+        int maxString = (int) Math.max(1, Math.min(Integer.MAX_VALUE, maxLineBytes));
+        JsonFactory factory = JsonFactory.builder().streamReadConstraints(StreamReadConstraints.builder()
+                .maxStringLength(maxString)
+                .maxNameLength(maxString)
+                .maxDocumentLength(maxString)
+                .maxNestingDepth(MAX_NESTING_DEPTH)
+                .maxNumberLength(MAX_NUMBER_CHARS)
+                .build()).build();
+        this.reader = new ObjectMapper(factory).reader()
+                .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+                .with(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
     }
 
     /** A parsed line: either {@code rejectReason} is set, or id, text and metadata are. */
@@ -43,7 +69,7 @@ public final class RecordParser {
         }
         JsonNode node;
         try {
-            node = READER.readTree(bytes, 0, length);
+            node = reader.readTree(bytes, 0, length);
         } catch (StreamConstraintsException e) {
             return Parsed.reject("JSON exceeds parser limits: " + shortMessage(e));
         } catch (JsonProcessingException e) {
@@ -69,6 +95,10 @@ public final class RecordParser {
             if (text.isEmpty()) {
                 return Parsed.reject("text field '" + textField + "' is empty");
             }
+            String surrogate = loneSurrogate(text);
+            if (surrogate != null) {
+                return Parsed.reject("text field '" + textField + "' holds " + surrogate);
+            }
             if (text.isBlank() || text.codePoints().allMatch(cp -> Character.isWhitespace(cp) || Character.isSpaceChar(cp))) {
                 return Parsed.reject("text field '" + textField + "' is only whitespace");
             }
@@ -84,17 +114,88 @@ public final class RecordParser {
             if (id.isEmpty()) {
                 return Parsed.reject("id field '" + idField + "' is an empty string");
             }
-        } else if (idNode.isIntegralNumber()) {
-            id = idNode.bigIntegerValue().toString();
+            String surrogate = loneSurrogate(id);
+            if (surrogate != null) {
+                return Parsed.reject("id field '" + idField + "' holds " + surrogate);
+            }
         } else if (idNode.isNumber()) {
-            id = idNode.decimalValue().stripTrailingZeros().toPlainString();
+            BigDecimal number = idNode.isIntegralNumber() ? new BigDecimal(idNode.bigIntegerValue()) : idNode.decimalValue().stripTrailingZeros();
+            long digits = plainDigits(number);
+            if (digits > MAX_ID_DIGITS) {
+                return Parsed.reject("id field '" + idField + "' is a number of " + digits + " digits written out, over "
+                        + MAX_ID_DIGITS + " (write it as a string)");
+            }
+            id = number.toPlainString();
         } else {
             return Parsed.reject("id field '" + idField + "' must be a string or a number (found " + kind(idNode) + ")");
         }
 
         object.remove(idField);
         object.remove(textField);
+        String surrogate = loneSurrogateIn(object);
+        if (surrogate != null) {
+            return Parsed.reject("metadata " + surrogate);
+        }
         return new Parsed(id, text, object.toString(), null);
+    }
+
+    /** Digits of {@code number.toPlainString()} (sign and point aside), computed without building it. */
+    static long plainDigits(BigDecimal number) {
+        long precision = number.precision();
+        long scale = number.scale();
+        if (scale <= 0) {
+            return precision - scale; // the digits, then -scale zeros
+        }
+        return Math.max(precision, scale + 1); // 0.000ddd or ddd.ddd
+    }
+
+    /**
+     * A description of the first unpaired UTF-16 surrogate in {@code s} (JSON can write one as "\\ud800"; it
+     * is no character, so it has no UTF-8 form to store or tokenize), or null when there is none.
+     */
+    static String loneSurrogate(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                return String.format("an unpaired surrogate \\u%04x at character %d", (int) c, i);
+            }
+        }
+        return null;
+    }
+
+    /** {@link #loneSurrogate} over every field name and string value in a tree, naming the field. */
+    private static String loneSurrogateIn(JsonNode node) {
+        if (node.isTextual()) {
+            return loneSurrogate(node.textValue());
+        }
+        if (node.isObject()) {
+            for (Iterator<Map.Entry<String, JsonNode>> it = node.properties().iterator(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> field = it.next();
+                String found = loneSurrogate(field.getKey());
+                if (found == null) {
+                    found = loneSurrogateIn(field.getValue());
+                }
+                if (found != null) {
+                    return found.startsWith("field ") ? found : "field '" + printable(field.getKey()) + "' holds " + found;
+                }
+            }
+        } else if (node.isArray()) {
+            for (JsonNode item : node) {
+                String found = loneSurrogateIn(item);
+                if (found != null) {
+                    return found;
+                }
+            }
+        }
+        return null;
+    }
+
+    private static String printable(String name) {
+        StringBuilder out = new StringBuilder();
+        name.codePoints().limit(60).forEach(cp -> out.append(Character.isSurrogate((char) cp) && cp < 0x10000 ? "?" : Character.toString(cp)));
+        return out.toString();
     }
 
     private static String kind(JsonNode node) {

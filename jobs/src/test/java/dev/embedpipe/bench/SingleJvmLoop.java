@@ -63,7 +63,7 @@ final class SingleJvmLoop {
         SourceSplit whole = new SourceSplit(0, input.toUri().toString(), 0, 0, Files.size(input), false);
         long rows = 0;
         try (SplitReader reader = new SplitReader(whole, LocalFiles.opener(),
-                new RecordParser(cfg.input().idField(), cfg.input().textField()),
+                new RecordParser(cfg.input().idField(), cfg.input().textField(), cfg.input().maxLineBytes()),
                 new Cleaner(cfg.clean().steps(), cfg.clean().minChars()), cfg.input().maxLineBytes());
              Embedder.Session session = embedder.openSession(cfg, 1);
              EmbedStage stage = new EmbedStage(new ChunkStage(documents(reader),

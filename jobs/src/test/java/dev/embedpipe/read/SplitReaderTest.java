@@ -29,7 +29,7 @@ class SplitReaderTest {
 
     private static List<ReadRecord> read(SourceSplit split) {
         List<ReadRecord> out = new ArrayList<>();
-        new SplitReader(split, LocalFiles.opener(), new RecordParser("id", "text"), KEEP_ALL, 8 << 20).forEachRemaining(out::add);
+        new SplitReader(split, LocalFiles.opener(), new RecordParser("id", "text", 8 << 20), KEEP_ALL, 8 << 20).forEachRemaining(out::add);
         return out;
     }
 
@@ -189,7 +189,7 @@ class SplitReaderTest {
         Path big = dir.resolve("big.jsonl");
         Files.writeString(big, "{\"id\":\"x\",\"text\":\"" + "z".repeat(5000) + "\"}\n{\"id\":\"y\",\"text\":\"fine\"}\n");
         List<ReadRecord> out = new ArrayList<>();
-        new SplitReader(whole(big, false), LocalFiles.opener(), new RecordParser("id", "text"), KEEP_ALL, 1024).forEachRemaining(out::add);
+        new SplitReader(whole(big, false), LocalFiles.opener(), new RecordParser("id", "text", 1024), KEEP_ALL, 1024).forEachRemaining(out::add);
         assertThat(((Reject) out.get(0)).reason()).isEqualTo("line of 5020 bytes exceeds input.max_line_bytes (1024)");
         assertThat(((Reject) out.get(0)).excerpt()).startsWith("{\"id\":\"x\"").hasSizeLessThanOrEqualTo(200);
         assertEquals("y", ((Document) out.get(1)).docId());

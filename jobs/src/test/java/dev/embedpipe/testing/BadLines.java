@@ -24,7 +24,15 @@ public final class BadLines {
             "text field 'text' is not a string (found a number)", "text field 'text' is only whitespace",
             "id field 'id' must be a string or a number (found an object)",
             "id field 'id' must be a string or a number (found an array)", "doc:12345", "doc:sha256:", "skip",
-            "doc:i", "doc:j", "invalid JSON", "doc:1.5",
+            "doc:i", "doc:j", "invalid JSON",
+            // hostile numbers, nesting and strings: each one line's reject (or document), never the run's end
+            "id field 'id' is a number of 2000000001 digits written out, over 64",
+            "id field 'id' is a number of 2000000001 digits written out, over 64",
+            "id field 'id' is a number of 65 digits written out, over 64", "doc:" + "9".repeat(64),
+            "doc:l", "invalid JSON", "invalid JSON", "JSON exceeds parser limits", "JSON exceeds parser limits",
+            "doc:m", "text field 'text' holds an unpaired surrogate \\ud800 at character 4",
+            "metadata field 'tags' holds an unpaired surrogate \\udc00", "id field 'id' holds an unpaired surrogate",
+            "doc:1.5",
         };
         for (int i = 0; i < outcomes.length; i++) {
             e.put(i + 1, outcomes[i]);
@@ -63,6 +71,20 @@ public final class BadLines {
         write(out, "{\"id\":\"" + idPrefix + "i\",\"text\":\"" + GOOD_TEXT + " crlf\"}\r\n");
         write(out, "{\"id\":\"" + idPrefix + "j\",\"text\":\"" + GOOD_TEXT + " extra\",\"lang\":\"en\",\"n\":[1,2]}\n");
         write(out, "{\"id\":\"" + idPrefix + "k\",\"text\":\"truncated obj\"\n");
+        write(out, "{\"id\":1e2000000000,\"text\":\"" + GOOD_TEXT + "\"}\n");
+        write(out, "{\"id\":-1E-2000000000,\"text\":\"" + GOOD_TEXT + "\"}\n");
+        write(out, "{\"id\":" + "9".repeat(65) + ",\"text\":\"" + GOOD_TEXT + "\"}\n");
+        write(out, "{\"id\":" + "9".repeat(64) + ",\"text\":\"" + GOOD_TEXT + " long id\"}\n");
+        write(out, "{\"id\":\"" + idPrefix + "l\",\"text\":\"" + GOOD_TEXT + " big numbers\",\"n\":1e2000000000,\"m\":-1e-2000000000,"
+                + "\"big\":" + "7".repeat(1000) + "}\n");
+        write(out, "{\"id\":\"x\",\"text\":\"" + GOOD_TEXT + "\",\"n\":NaN}\n");
+        write(out, "{\"id\":\"x\",\"text\":\"" + GOOD_TEXT + "\",\"n\":-Infinity}\n");
+        write(out, "{\"id\":\"x\",\"text\":\"" + GOOD_TEXT + "\",\"n\":" + "7".repeat(1001) + "}\n");
+        write(out, "{\"id\":\"x\",\"text\":\"" + GOOD_TEXT + "\",\"deep\":" + "[".repeat(1001) + "]".repeat(1001) + "}\n");
+        write(out, "{\"id\":\"" + idPrefix + "m\",\"text\":\"" + GOOD_TEXT + " nested\",\"deep\":" + "[".repeat(990) + "]".repeat(990) + "}\n");
+        write(out, "{\"id\":\"x\",\"text\":\"bad \\ud800 surrogate " + GOOD_TEXT + "\"}\n");
+        write(out, "{\"id\":\"x\",\"text\":\"" + GOOD_TEXT + "\",\"tags\":[\"ok\",\"\\udc00\"]}\n");
+        write(out, "{\"id\":\"x\\udbff\",\"text\":\"" + GOOD_TEXT + "\"}\n");
         write(out, "{\"id\":1.50,\"text\":\"" + GOOD_TEXT + " decimal id\"}");
         return out.toByteArray();
     }
