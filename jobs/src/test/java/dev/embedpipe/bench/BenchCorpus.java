@@ -14,12 +14,39 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.zip.GZIPInputStream;
 
-/** Real texts for the benchmarks, from the repository's datasets-sample/ (always there, in CI too). */
+/** Real texts for the benchmarks, from the repository's datasets-sample/ and datasets-test/ (always there, in CI too). */
 public final class BenchCorpus {
     private BenchCorpus() {}
 
     public static Path home() {
         return Path.of(System.getProperty("embedpipe.home", ".."));
+    }
+
+    /** gsm8k's test set, whole (datasets-test/). */
+    public static Path gsm8kTest() {
+        return home().resolve("datasets-test/gsm8k_test.jsonl").toAbsolutePath().normalize();
+    }
+
+    /**
+     * The WordNet 3.1 glosses, whole, as plain JSONL: datasets-test/ keeps them gzip'd, and a .gz is read by one
+     * task, so they are decompressed once under target/ for runs that split their input.
+     */
+    public static synchronized Path wordnetGlosses() {
+        Path gz = home().resolve("datasets-test/wordnet31_glosses.jsonl.gz").toAbsolutePath().normalize();
+        Path plain = home().resolve("jobs/target/corpora/wordnet31_glosses.jsonl").toAbsolutePath().normalize();
+        try {
+            if (!Files.isRegularFile(plain) || Files.getLastModifiedTime(plain).compareTo(Files.getLastModifiedTime(gz)) < 0) {
+                Files.createDirectories(plain.getParent());
+                Path partial = plain.resolveSibling(plain.getFileName() + ".partial");
+                try (InputStream in = new GZIPInputStream(Files.newInputStream(gz))) {
+                    Files.copy(in, partial, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                }
+                Files.move(partial, plain, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot decompress " + gz, e);
+        }
+        return plain;
     }
 
     /** The {@code text} fields of a datasets-sample file (.jsonl or .jsonl.gz). */

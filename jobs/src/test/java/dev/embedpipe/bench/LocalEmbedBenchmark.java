@@ -39,7 +39,7 @@ public final class LocalEmbedBenchmark {
         Path work = BenchRows.dir().resolve("local-embed");
         BenchRows.deleteTree(work);
         Path input = quick ? BenchCorpus.home().resolve("datasets-sample/gsm8k_test_head200.jsonl")
-                : BenchCorpus.home().resolve("../shared/corpora/gsm8k_test.jsonl").normalize();
+                : BenchCorpus.gsm8kTest();
         int reps = quick ? 1 : 3;
         int warmUps = quick ? 0 : 1; // a first run in a fresh JVM pays for class loading and JIT: discarded
         long[] jobRate = new long[reps];

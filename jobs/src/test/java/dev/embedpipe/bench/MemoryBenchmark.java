@@ -33,7 +33,7 @@ public final class MemoryBenchmark {
         Path work = BenchRows.dir().resolve("memory");
         BenchRows.deleteTree(work);
         Files.createDirectories(work);
-        Path corpus = BenchCorpus.home().resolve("../shared/corpora/wordnet31_glosses.jsonl").normalize();
+        Path corpus = BenchCorpus.wordnetGlosses();
         List<String> lines = Files.readAllLines(corpus);
         List<BenchRow> rows = new ArrayList<>();
         List<long[]> peaks = new ArrayList<>();

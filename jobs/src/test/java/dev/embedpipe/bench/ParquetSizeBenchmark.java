@@ -66,25 +66,17 @@ public final class ParquetSizeBenchmark {
 
     record Corpus(String source, List<String> texts) {}
 
-    /** WordNet glosses: the whole corpus from ../shared/corpora when it is there, else datasets-sample's cut. */
+    /** The first n WordNet glosses (datasets-test/). */
     static Corpus texts(int n) {
-        Path full = BenchCorpus.home().resolve("../shared/corpora/wordnet31_glosses.jsonl").normalize();
         List<String> texts = new ArrayList<>();
-        String source;
-        if (Files.isRegularFile(full)) {
-            source = "WordNet 3.1 glosses";
-            try (Stream<String> lines = Files.lines(full)) {
-                for (String line : (Iterable<String>) lines.limit(n)::iterator) {
-                    texts.add(BenchRows.JSON.readTree(line).get("text").textValue());
-                }
-            } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
+        try (Stream<String> lines = Files.lines(BenchCorpus.wordnetGlosses())) {
+            for (String line : (Iterable<String>) lines.limit(n)::iterator) {
+                texts.add(BenchRows.JSON.readTree(line).get("text").textValue());
             }
-        } else {
-            source = "WordNet glosses and gsm8k problems from datasets-sample";
-            texts.addAll(BenchCorpus.texts("wordnet31_glosses_every200th.jsonl.gz"));
-            texts.addAll(BenchCorpus.texts("gsm8k_test_head200.jsonl"));
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
+        String source = "WordNet 3.1 glosses";
         return new Corpus(source, texts.subList(0, Math.min(n, texts.size())));
     }
 

@@ -26,7 +26,7 @@ public final class SparkOverheadBenchmark {
         Path work = BenchRows.dir().resolve("spark-overhead");
         BenchRows.deleteTree(work);
         Files.createDirectories(work);
-        Path corpus = BenchCorpus.home().resolve("../shared/corpora/wordnet31_glosses.jsonl").normalize();
+        Path corpus = BenchCorpus.wordnetGlosses();
         Path input = corpus;
         if (quick) { // one short pass over the first 3,000 glosses: checks the runner, measures nothing
             input = work.resolve("head.jsonl");

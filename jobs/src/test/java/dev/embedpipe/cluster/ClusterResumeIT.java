@@ -33,7 +33,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  */
 class ClusterResumeIT {
     static final Path HOME = Path.of(System.getProperty("embedpipe.home", "..")).toAbsolutePath().normalize();
-    static final Path CORPUS = HOME.resolve("../shared/corpora/gsm8k_test.jsonl").normalize();
+    static final Path CORPUS = HOME.resolve("datasets-test/gsm8k_test.jsonl");
     static final int CHUNKS = 1295;
     static final int PER_REQUEST = 4;
     @TempDir

@@ -34,11 +34,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 /**
  * Our OpenAI requests against the official OpenAPI description, served by Stoplight Prism on 127.0.0.1: the mock
  * answers 422 to any request that breaks the spec; the proxy, in front of the scripted server, also checks its
- * answers. Needs Prism (CI installs it: .ci/package.json; set PRISM to its binary) and ../shared/openai/openapi.yaml;
- * without them the test is skipped, saying why.
+ * answers. The description is vendored (src/test/resources/openai/, MIT); Prism is installed by the build with the
+ * machine's npm (src/test/npm/install-prism.sh) and passed as the system property {@code embedpipe.prism} (or the
+ * environment variable PRISM). The test skips only when npm itself is absent; a missing Prism with npm present fails.
  */
 class PrismContractTest {
-    private static final Path SPEC = Path.of(System.getProperty("embedpipe.home", ".."), "..", "shared", "openai", "openapi.yaml");
+    static final String SPEC_RESOURCE = "/openai/openapi.yaml";
+    static Path spec;
     @TempDir
     static Path dir;
     static Process mock;
@@ -49,18 +51,30 @@ class PrismContractTest {
 
     @BeforeAll
     static void startPrism() throws Exception {
-        String prism = System.getenv("PRISM");
-        Assumptions.assumeTrue(prism != null && Files.isExecutable(Path.of(prism)), "PRISM (path to the prism binary) is not set");
-        Assumptions.assumeTrue(Files.isRegularFile(SPEC), "no OpenAI spec at " + SPEC);
+        String prism = prismBinary();
+        spec = Path.of(PrismContractTest.class.getResource(SPEC_RESOURCE).toURI());
         upstream = ScriptedEmbeddingServer.start();
         mockPort = freePort();
         proxyPort = freePort();
-        mock = new ProcessBuilder(prism, "mock", "-h", "127.0.0.1", "-p", String.valueOf(mockPort), SPEC.toString())
+        mock = new ProcessBuilder(prism, "mock", "-h", "127.0.0.1", "-p", String.valueOf(mockPort), spec.toString())
                 .redirectErrorStream(true).redirectOutput(dir.resolve("prism-mock.log").toFile()).start();
-        proxy = new ProcessBuilder(prism, "proxy", "--errors", "-h", "127.0.0.1", "-p", String.valueOf(proxyPort), SPEC.toString(),
+        proxy = new ProcessBuilder(prism, "proxy", "--errors", "-h", "127.0.0.1", "-p", String.valueOf(proxyPort), spec.toString(),
                 upstream.baseUrl()).redirectErrorStream(true).redirectOutput(dir.resolve("prism-proxy.log").toFile()).start();
         waitForPort(mockPort, mock);
         waitForPort(proxyPort, proxy);
+    }
+
+    /** The Prism the build installed (or $PRISM); a skip only when this machine has no npm to install it with. */
+    static String prismBinary() {
+        String prism = System.getProperty("embedpipe.prism", System.getenv("PRISM"));
+        if (prism != null && Files.isExecutable(Path.of(prism))) {
+            return prism;
+        }
+        boolean npm = java.util.Arrays.stream(System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator))
+                .anyMatch(d -> !d.isEmpty() && Files.isExecutable(Path.of(d, "npm")));
+        Assumptions.assumeTrue(npm, "npm is not on the PATH, so the build could not install Prism (jobs/src/test/npm)");
+        throw new AssertionError("no Prism at " + prism + " although npm is on the PATH: run the build's "
+                + "process-test-resources phase (mvn -B verify does), or set -Dembedpipe.prism");
     }
 
     @AfterAll
