@@ -118,6 +118,6 @@ public final class Chunker {
         String contentHash = Hashing.sha256Hex(text);
         String chunkId = Hashing.sha256Hex(doc.docId() + '\u0000' + index + '\u0000' + contentHash).substring(0, 32);
         return new Chunk(chunkId, doc.docId(), index, text, ids.length, charStart, charEnd, contentHash,
-                doc.sourceFile(), doc.metadata(), ids);
+                doc.sourceFile(), doc.metadata(), ids, tokenizer.unknownTokens(ids));
     }
 }

@@ -253,6 +253,7 @@ public final class ConfigLoader {
                 " (at most half of chunk.max_tokens)");
         ratio("quality.max_reject_ratio", c.quality().maxRejectRatio());
         ratio("quality.max_error_ratio", c.quality().maxErrorRatio());
+        ratio("quality.max_unknown_token_ratio", c.quality().maxUnknownTokenRatio());
         range("embedder.batch_size", c.embedder().batchSize(), 1, 4096);
         oneOf("embedder.encoding_format", c.embedder().encodingFormat(), Set.of("float", "base64"));
         if (c.embedder().dimensions() != null) {

@@ -29,8 +29,11 @@ public record EmbedpipeConfig(
 
     public record Chunk(int maxTokens, int overlapTokens) implements Serializable {}
 
-    /** Ratios over which a completed run exits 3; null means no threshold. */
-    public record Quality(Double maxRejectRatio, Double maxErrorRatio) implements Serializable {}
+    /**
+     * Ratios over which a completed run exits 3; null means no threshold. {@code maxUnknownTokenRatio}: a chunk with
+     * a larger share of its tokenizer's unknown token is not embedded but an {@code unknown_tokens} error (null: off).
+     */
+    public record Quality(Double maxRejectRatio, Double maxErrorRatio, Double maxUnknownTokenRatio) implements Serializable {}
 
     public record Embedder(
             String provider,

@@ -15,7 +15,8 @@ import java.util.function.LongPredicate;
  * Embeds the groups the cache missed: one request input per distinct text (the group's first chunk), and the
  * group's other chunks take the same vector (or error) as {@code reused}. Memory holds only the groups of requests
  * in flight. An optional token allowance stops sending once spent: the rest become {@code budget_exhausted} errors
- * that a rerun or a redrive picks up.
+ * that a rerun or a redrive picks up. An optional {@link UnknownTokenCheck} keeps texts the model cannot read from
+ * being sent at all: they become {@code unknown_tokens} errors.
  */
 public final class GroupEmbedStage extends StreamingIterator<GroupEmbedStage.Result> implements AutoCloseable {
     /** Where a chunk's vector came from. */
@@ -32,13 +33,16 @@ public final class GroupEmbedStage extends StreamingIterator<GroupEmbedStage.Res
      */
     public GroupEmbedStage(Iterator<HashGroup> misses, Embedder.Session session, Embedder.RequestShape shape,
                            LongPredicate allowance, java.util.function.Consumer<List<EmbeddedChunk>> onRequestDone) {
-        this(misses, session, shape, allowance, onRequestDone, Map.of());
+        this(misses, session, shape, allowance, onRequestDone, Map.of(), null);
     }
 
-    /** @param paidBefore vectors an earlier attempt of this task already paid for, by content hash */
+    /**
+     * @param paidBefore   vectors an earlier attempt of this task already paid for, by content hash
+     * @param unknownCheck refuses texts made mostly of the tokenizer's unknown token (null: off)
+     */
     public GroupEmbedStage(Iterator<HashGroup> misses, Embedder.Session session, Embedder.RequestShape shape,
                            LongPredicate allowance, java.util.function.Consumer<List<EmbeddedChunk>> onRequestDone,
-                           Map<String, float[]> paidBefore) {
+                           Map<String, float[]> paidBefore, UnknownTokenCheck unknownCheck) {
         Iterator<Chunk> representatives = new StreamingIterator<>() {
             @Override
             protected Chunk computeNext() {
@@ -53,11 +57,15 @@ public final class GroupEmbedStage extends StreamingIterator<GroupEmbedStage.Res
                     }
                     Chunk first = group.representative();
                     List<Chunk> rest = group.chunks().subList(1, group.chunks().size());
+                    Embedder.EmbeddingError unreadable = unknownCheck == null ? null : unknownCheck.refusal(first);
+                    if (unreadable != null) {
+                        group.chunks().forEach(c -> ready.add(new Result(c, null, unreadable, Origin.ERROR)));
+                        continue;
+                    }
                     if (allowance != null && !allowance.test(first.tokenCount())) {
                         Embedder.EmbeddingError over = new Embedder.EmbeddingError("budget_exhausted", 0, 0, null, true,
                                 "not sent: the run's budget (budget.max_total_tokens / budget.max_cost) was spent");
-                        ready.add(new Result(first, null, over, Origin.ERROR));
-                        rest.forEach(c -> ready.add(new Result(c, null, over, Origin.ERROR)));
+                        group.chunks().forEach(c -> ready.add(new Result(c, null, over, Origin.ERROR)));
                         continue;
                     }
                     if (!rest.isEmpty()) {

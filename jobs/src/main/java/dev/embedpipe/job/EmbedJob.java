@@ -12,6 +12,7 @@ import dev.embedpipe.embed.GroupEmbedStage;
 import dev.embedpipe.embed.HashGroup;
 import dev.embedpipe.embed.ModelInfo;
 import dev.embedpipe.embed.RequestPacker;
+import dev.embedpipe.embed.UnknownTokenCheck;
 import dev.embedpipe.job.ProgressCounters.Counter;
 import dev.embedpipe.read.Document;
 import dev.embedpipe.read.DuplicateIdFilter;
@@ -151,11 +152,15 @@ public final class EmbedJob {
                         return new Tuple2<>(c.contentHash(), c.withoutTokenIds());
                     });
                 });
-        return group(chunks, cache, read.partitions());
+        return group(chunks, cache, read.partitions(), UnknownTokenCheck.of(config, model));
     }
 
-    /** Chunks by content hash, with the cache's vector for that hash if it has one, in {@code partitions} partitions. */
-    static JavaRDD<HashGroup> group(JavaPairRDD<String, Chunk> chunks, JavaPairRDD<String, float[]> cache, int partitions) {
+    /**
+     * Chunks by content hash, with the cache's vector for that hash if it has one, in {@code partitions} partitions.
+     * A text the unknown-token check refuses never takes a cached vector: it goes on to become an error.
+     */
+    static JavaRDD<HashGroup> group(JavaPairRDD<String, Chunk> chunks, JavaPairRDD<String, float[]> cache, int partitions,
+                                    UnknownTokenCheck unknownCheck) {
         return chunks.cogroup(cache, new HashPartitioner(partitions)).map(keyed -> {
             List<Chunk> same = new ArrayList<>();
             keyed._2()._1().forEach(same::add);
@@ -164,7 +169,8 @@ public final class EmbedJob {
             }
             same.sort(Comparator.comparing(Chunk::chunkId)); // the representative does not depend on shuffle order
             Iterator<float[]> cached = keyed._2()._2().iterator();
-            return new HashGroup(keyed._1(), same, cached.hasNext() ? cached.next() : null);
+            boolean usable = cached.hasNext() && (unknownCheck == null || unknownCheck.refusal(same.get(0)) == null);
+            return new HashGroup(keyed._1(), same, usable ? cached.next() : null);
         }).filter(Objects::nonNull);
     }
 
@@ -299,7 +305,7 @@ public final class EmbedJob {
                             }
                         }
                         checkpoint.requestDone();
-                    }, paidBefore);
+                    }, paidBefore, UnknownTokenCheck.of(cfg, model));
             task.addTaskCompletionListener((TaskCompletionListener) done -> {
                 stage.close();
                 checkpoint.close(); // also when the task fails: what was paid for is kept

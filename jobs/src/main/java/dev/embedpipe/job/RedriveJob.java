@@ -9,6 +9,7 @@ import dev.embedpipe.chunk.Chunk;
 import dev.embedpipe.config.EmbedpipeConfig;
 import dev.embedpipe.embed.EmbedderRegistry;
 import dev.embedpipe.embed.HashGroup;
+import dev.embedpipe.embed.UnknownTokenCheck;
 import dev.embedpipe.embed.ModelInfo;
 import dev.embedpipe.write.OutputCommitter;
 import dev.embedpipe.write.OutputSchemas;
@@ -70,7 +71,7 @@ public final class RedriveJob {
                 return new Tuple2<>(c.contentHash(), c);
             });
             JavaPairRDD<String, float[]> cache = EmbeddingCache.load(spark, config, model, output);
-            JavaRDD<HashGroup> groups = EmbedJob.group(chunks, cache, partitions);
+            JavaRDD<HashGroup> groups = EmbedJob.group(chunks, cache, partitions, UnknownTokenCheck.of(config, model));
             String hitsPath = committer.stagingTable("_results/cache");
             spark.createDataFrame(groups.filter(HashGroup::hit).flatMap(g -> g.chunks().stream()
                             .map(c -> OutputSchemas.resultRow(c, g.cached(), null, OutputSchemas.REUSED, model)).iterator()),

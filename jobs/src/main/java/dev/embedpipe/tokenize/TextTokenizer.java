@@ -21,13 +21,60 @@ public final class TextTokenizer implements AutoCloseable {
     private final int specialTokens;
     private final String sha256;
     private final boolean splitsAtWhitespace;
+    private final long unknownTokenId;
 
-    TextTokenizer(TokenizerSpec spec, HuggingFaceTokenizer tokenizer, String sha256, boolean splitsAtWhitespace) {
+    TextTokenizer(TokenizerSpec spec, HuggingFaceTokenizer tokenizer, String sha256, boolean splitsAtWhitespace,
+                  long unknownTokenId) {
         this.spec = spec;
         this.tokenizer = tokenizer;
         this.sha256 = sha256;
         this.splitsAtWhitespace = splitsAtWhitespace;
+        this.unknownTokenId = unknownTokenId;
         this.specialTokens = ids("").length;
+    }
+
+    /**
+     * The id of the token this tokenizer.json's model puts for what its vocabulary cannot spell ({@code [UNK]} for
+     * WordPiece, {@code <unk>} for many Unigram and BPE models), or -1 when it has none: byte-level BPE such as
+     * cl100k spells any text with its 256 byte tokens.
+     */
+    static long unknownTokenId(JsonNode tokenizerJson) {
+        JsonNode model = tokenizerJson.path("model");
+        if (model.path("unk_id").isIntegralNumber()) { // Unigram: an index into its vocabulary list
+            return model.path("unk_id").asLong();
+        }
+        JsonNode unk = model.path("unk_token");
+        if (!unk.isTextual() || model.path("byte_fallback").asBoolean(false)) {
+            return -1; // byte fallback spells unknown characters as bytes: the unknown token is never produced
+        }
+        JsonNode id = model.path("vocab").path(unk.textValue());
+        if (id.isIntegralNumber()) {
+            return id.asLong();
+        }
+        for (JsonNode added : tokenizerJson.path("added_tokens")) {
+            if (unk.textValue().equals(added.path("content").asText())) {
+                return added.path("id").asLong();
+            }
+        }
+        return -1;
+    }
+
+    /** Whether this tokenizer has an unknown token (see {@link #unknownTokens}). */
+    public boolean hasUnknownToken() {
+        return unknownTokenId >= 0;
+    }
+
+    /** How many of {@code ids} are the unknown token: text the model sees only as "something it cannot read". */
+    public int unknownTokens(long[] ids) {
+        int n = 0;
+        if (unknownTokenId >= 0) {
+            for (long id : ids) {
+                if (id == unknownTokenId) {
+                    n++;
+                }
+            }
+        }
+        return n;
     }
 
     private static final Set<String> WHITESPACE_SPLITTERS = Set.of("BertPreTokenizer", "Whitespace", "WhitespaceSplit");

@@ -57,8 +57,9 @@ public final class Tokenizers {
         try (InputStream in = new ByteArrayInputStream(json)) {
             HuggingFaceTokenizer hf = HuggingFaceTokenizer.newInstance(in, options);
             String sha = HexFormat.of().formatHex(Hashing.sha256().digest(json));
-            TextTokenizer tokenizer = new TextTokenizer(spec, hf, sha,
-                    TextTokenizer.splitsAtWhitespace(new ObjectMapper().readTree(json)));
+            var tree = new ObjectMapper().readTree(json);
+            TextTokenizer tokenizer = new TextTokenizer(spec, hf, sha, TextTokenizer.splitsAtWhitespace(tree),
+                    TextTokenizer.unknownTokenId(tree));
             int n = CREATED.computeIfAbsent(spec, k -> new AtomicInteger()).incrementAndGet();
             LOG.info("embedpipe: created tokenizer {} in JVM {} (#{} in this JVM, {} ms)", spec.name(),
                     ProcessHandle.current().pid(), n, (System.nanoTime() - t0) / 1_000_000);

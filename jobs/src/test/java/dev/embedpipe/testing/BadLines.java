@@ -14,6 +14,13 @@ public final class BadLines {
 
     public static final String GOOD_TEXT = "A good document with enough text to pass any cleaning step.";
 
+    /** Random bytes as hex: one long "word" that WordPiece cannot spell (over 100 characters) is its [UNK]. */
+    public static String hex(int bytes) {
+        byte[] b = new byte[bytes];
+        new java.util.Random(7).nextBytes(b);
+        return java.util.HexFormat.of().formatHex(b);
+    }
+
     /** Expected outcome by 1-based line number, in file order. */
     public static Map<Integer, String> expected() {
         Map<Integer, String> e = new LinkedHashMap<>();
