@@ -6,9 +6,11 @@ import dev.embedpipe.embed.ModelInfo;
 import dev.embedpipe.embed.RequestStats;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.ProxySelector;
 import java.net.URI;
 import java.net.http.HttpClient;
+import java.net.http.HttpHeaders;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
@@ -26,6 +28,8 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 public final class RemoteEmbedder implements Embedder {
     private static final Duration BACKOFF_BASE = Duration.ofMillis(500);
+    /** How much of an error answer's body the errors table keeps. */
+    private static final int SNIPPET_BYTES = 300;
 
     private final ModelInfo model;
     private final WireFormat wire;
@@ -144,6 +148,9 @@ public final class RemoteEmbedder implements Embedder {
 
         private record Outcome(float[][] vectors, EmbeddingError error) {}
 
+        /** One answer as read: the vectors of a good 2xx, else {@code problem} (what is wrong, or the body's start). */
+        private record Answer(int status, HttpHeaders headers, String requestId, float[][] vectors, String problem) {}
+
         private Outcome call(List<String> texts, long tokens) {
             HttpRequest request = buildRequest(texts);
             return send(request, texts, tokens);
@@ -182,14 +189,23 @@ public final class RemoteEmbedder implements Embedder {
                     throw new IllegalStateException("interrupted while waiting for the rate budget", e);
                 }
                 long t0 = System.nanoTime();
-                HttpResponse<byte[]> response;
+                Answer answer;
                 count(() -> stats.inFlight++);
                 try {
-                    response = client.send(request, HttpResponse.BodyHandlers.ofByteArray());
+                    answer = HttpCalls.exchange(client, request, Duration.ofSeconds(limits.requestTimeoutS()),
+                            limits.maxResponseBytes(), (response, body) -> answer(response, body, texts.size()));
                 } catch (HttpTimeoutException e) {
                     count(() -> stats.transportErrors++);
-                    last = new EmbeddingError("timeout", 0, attempt, null, true, "no answer within limits.request_timeout_s ("
-                            + limits.requestTimeoutS() + " s)");
+                    last = new EmbeddingError("timeout", 0, attempt, null, true, "no complete answer (connect, headers and body) "
+                            + "within limits.request_timeout_s (" + limits.requestTimeoutS() + " s)");
+                    backOff(attempt, cap);
+                    continue;
+                } catch (HttpCalls.ResponseTooLargeException e) {
+                    // A bad answer like any other (retried), but cut off unread: memory never grows with it.
+                    count(() -> stats.transportErrors++);
+                    last = new EmbeddingError("response_too_large", 200, attempt, null, true, "answer larger than "
+                            + "limits.max_response_bytes (" + e.limit() + " bytes), cut off; fewer limits.max_inputs_per_request "
+                            + "or a higher limit may fit");
                     backOff(attempt, cap);
                     continue;
                 } catch (IOException e) {
@@ -205,20 +221,19 @@ public final class RemoteEmbedder implements Embedder {
                     count(() -> stats.inFlight--);
                 }
                 stats.recordLatency(System.nanoTime() - t0);
-                int status = response.statusCode();
-                String requestId = response.headers().firstValue(wire.requestIdHeader()).orElse(null);
+                int status = answer.status();
+                String requestId = answer.requestId();
                 if (status / 100 == 2) {
-                    try {
-                        float[][] vectors = wire.parse(response.body(), texts.size(), dimensions.get());
+                    if (answer.vectors() != null) {
+                        float[][] vectors = answer.vectors();
                         dimensions.compareAndSet(null, vectors.length > 0 ? vectors[0].length : null);
                         throttle.onSuccess();
                         return new Outcome(vectors, null);
-                    } catch (BadResponseException e) {
-                        count(() -> stats.transportErrors++);
-                        last = new EmbeddingError("bad_response", status, attempt, requestId, true, e.getMessage());
-                        backOff(attempt, cap);
-                        continue;
                     }
+                    count(() -> stats.transportErrors++);
+                    last = new EmbeddingError("bad_response", status, attempt, requestId, true, answer.problem());
+                    backOff(attempt, cap);
+                    continue;
                 }
                 if (status == 401 || status == 403 || status == 404) {
                     throw new ProviderFatalException("the embedding API at " + endpoint + " answered HTTP " + status
@@ -229,7 +244,7 @@ public final class RemoteEmbedder implements Embedder {
                 boolean retriable = rateLimited || status == 408 || status == 409 || status / 100 == 5;
                 if (!retriable) {
                     return new Outcome(null, new EmbeddingError("http_" + status, status, attempt, requestId, false,
-                            snippet(response.body())));
+                            answer.problem()));
                 }
                 if (rateLimited) {
                     count(() -> stats.throttled429++);
@@ -238,15 +253,32 @@ public final class RemoteEmbedder implements Embedder {
                     count(() -> stats.serverErrors++);
                 }
                 last = new EmbeddingError(rateLimited ? "rate_limited" : "server_error", status, attempt, requestId, true,
-                        snippet(response.body()));
+                        answer.problem());
                 int tries = attempt;
-                delay = RetryAdvice.fromHeaders(response.headers(), cap, System.currentTimeMillis())
+                delay = RetryAdvice.fromHeaders(answer.headers(), cap, System.currentTimeMillis())
                         .orElseGet(() -> RetryAdvice.backoff(tries, BACKOFF_BASE, cap));
                 if (attempt < limits.maxAttempts()) {
                     sleep(delay, rateLimited);
                 }
             }
             return new Outcome(null, last);
+        }
+
+        /**
+         * Reads one answer within its deadline: a 2xx is parsed straight from the stream into vectors (or what is
+         * wrong with it); any other status keeps the start of its body, for the errors table.
+         */
+        private Answer answer(HttpResponse<InputStream> response, InputStream body, int inputs) throws IOException {
+            int status = response.statusCode();
+            String requestId = response.headers().firstValue(wire.requestIdHeader()).orElse(null);
+            if (status / 100 != 2) {
+                return new Answer(status, response.headers(), requestId, null, snippet(body.readNBytes(SNIPPET_BYTES)));
+            }
+            try {
+                return new Answer(status, response.headers(), requestId, wire.parse(body, inputs, dimensions.get()), null);
+            } catch (BadResponseException e) {
+                return new Answer(status, response.headers(), requestId, null, e.getMessage());
+            }
         }
 
         private void backOff(int attempt, Duration cap) {
@@ -274,9 +306,9 @@ public final class RemoteEmbedder implements Embedder {
         }
     }
 
-    /** The start of an error body, for the errors table: never headers, so never the key. */
+    /** The start of an error body, for the errors table (redacted there: a body may echo our headers). */
     private static String snippet(byte[] body) {
-        String text = new String(body, 0, Math.min(body.length, 300), StandardCharsets.UTF_8).replaceAll("\\s+", " ").strip();
+        String text = new String(body, 0, Math.min(body.length, SNIPPET_BYTES), StandardCharsets.UTF_8).replaceAll("\\s+", " ").strip();
         return text.isEmpty() ? "(empty body)" : text;
     }
 }
