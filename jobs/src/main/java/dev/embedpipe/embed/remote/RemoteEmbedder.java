@@ -4,6 +4,7 @@ import dev.embedpipe.config.EmbedpipeConfig;
 import dev.embedpipe.embed.Embedder;
 import dev.embedpipe.embed.ModelInfo;
 import dev.embedpipe.embed.RequestStats;
+import dev.embedpipe.util.Redaction;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -28,8 +29,9 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 public final class RemoteEmbedder implements Embedder {
     private static final Duration BACKOFF_BASE = Duration.ofMillis(500);
-    /** How much of an error answer's body the errors table keeps. */
-    private static final int SNIPPET_BYTES = 300;
+    /** How much of an error answer's body is read, and how much of it (redacted) the errors table keeps. */
+    private static final int SNIPPET_BYTES = 4096;
+    private static final int SNIPPET_CHARS = 300;
 
     private final ModelInfo model;
     private final WireFormat wire;
@@ -306,9 +308,13 @@ public final class RemoteEmbedder implements Embedder {
         }
     }
 
-    /** The start of an error body, for the errors table (redacted there: a body may echo our headers). */
+    /**
+     * The start of an error body, for the errors table. Redacted before it is cut, so that a key the body echoes is
+     * never cut into a fragment that no longer looks like a key.
+     */
     private static String snippet(byte[] body) {
-        String text = new String(body, 0, Math.min(body.length, SNIPPET_BYTES), StandardCharsets.UTF_8).replaceAll("\\s+", " ").strip();
+        String text = Redaction.redact(new String(body, StandardCharsets.UTF_8)).replaceAll("\\s+", " ").strip();
+        text = text.substring(0, Math.min(text.length(), SNIPPET_CHARS));
         return text.isEmpty() ? "(empty body)" : text;
     }
 }
