@@ -92,6 +92,8 @@ class RemoteCallSafetyTest {
         }
         String text = Files.readString(console);
         assertThat(ended).as("the run ended by itself; console:\n%s", text).isTrue();
+        // what a user sees, for the test report
+        text.lines().filter(l -> l.startsWith("embedpipe:") || l.contains("errored")).forEach(l -> System.out.println("  | " + l));
         return new Run(driver.exitValue(), wallMs, text, output);
     }
 
