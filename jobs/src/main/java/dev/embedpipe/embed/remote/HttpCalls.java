@@ -2,6 +2,7 @@ package dev.embedpipe.embed.remote;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.ProxySelector;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -37,6 +38,18 @@ public final class HttpCalls {
     private static final ScheduledThreadPoolExecutor TIMER = timer();
 
     private HttpCalls() {}
+
+    /**
+     * The client every remote call uses: HTTP/1.1, the JVM's proxy settings, connecting within the request timeout
+     * (at most 30 s). One per configuration per JVM is enough; it is thread-safe.
+     */
+    public static HttpClient newClient(Duration requestTimeout) {
+        return HttpClient.newBuilder()
+                .version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(requestTimeout.compareTo(Duration.ofSeconds(30)) < 0 ? requestTimeout : Duration.ofSeconds(30))
+                .proxy(ProxySelector.getDefault())
+                .build();
+    }
 
     /** Turns one answer into a result while the deadline runs. */
     @FunctionalInterface

@@ -8,7 +8,6 @@ import dev.embedpipe.util.Redaction;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.ProxySelector;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpHeaders;
@@ -45,11 +44,7 @@ public final class RemoteEmbedder implements Embedder {
         this.wire = wire;
         this.defaultKeyEnv = defaultKeyEnv;
         this.dimensions.set(model.dimensions() > 0 ? model.dimensions() : null);
-        this.client = HttpClient.newBuilder()
-                .version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(Duration.ofSeconds(Math.min(30, config.limits().requestTimeoutS())))
-                .proxy(ProxySelector.getDefault())
-                .build();
+        this.client = HttpCalls.newClient(Duration.ofSeconds(config.limits().requestTimeoutS()));
     }
 
     @Override
@@ -196,24 +191,9 @@ public final class RemoteEmbedder implements Embedder {
                 try {
                     answer = HttpCalls.exchange(client, request, Duration.ofSeconds(limits.requestTimeoutS()),
                             limits.maxResponseBytes(), (response, body) -> answer(response, body, texts.size()));
-                } catch (HttpTimeoutException e) {
-                    count(() -> stats.transportErrors++);
-                    last = new EmbeddingError("timeout", 0, attempt, null, true, "no complete answer (connect, headers and body) "
-                            + "within limits.request_timeout_s (" + limits.requestTimeoutS() + " s)");
-                    backOff(attempt, cap);
-                    continue;
-                } catch (HttpCalls.ResponseTooLargeException e) {
-                    // A bad answer like any other (retried), but cut off unread: memory never grows with it.
-                    count(() -> stats.transportErrors++);
-                    last = new EmbeddingError("response_too_large", 200, attempt, null, true, "answer larger than "
-                            + "limits.max_response_bytes (" + e.limit() + " bytes), cut off; fewer limits.max_inputs_per_request "
-                            + "or a higher limit may fit");
-                    backOff(attempt, cap);
-                    continue;
                 } catch (IOException e) {
                     count(() -> stats.transportErrors++);
-                    last = new EmbeddingError("connection", 0, attempt, null, true, e.getClass().getSimpleName()
-                            + (e.getMessage() == null ? "" : ": " + e.getMessage()));
+                    last = transportError(e, attempt);
                     backOff(attempt, cap);
                     continue;
                 } catch (InterruptedException e) {
@@ -264,6 +244,22 @@ public final class RemoteEmbedder implements Embedder {
                 }
             }
             return new Outcome(null, last);
+        }
+
+        /** A failed attempt without a usable answer: every kind is retried. */
+        private EmbeddingError transportError(IOException e, int attempt) {
+            if (e instanceof HttpTimeoutException) {
+                return new EmbeddingError("timeout", 0, attempt, null, true, "no complete answer (connect, headers and body) "
+                        + "within limits.request_timeout_s (" + limits.requestTimeoutS() + " s)");
+            }
+            if (e instanceof HttpCalls.ResponseTooLargeException tooLarge) {
+                // a bad answer like any other, but cut off unread: memory never grows with it
+                return new EmbeddingError("response_too_large", 200, attempt, null, true, "answer larger than "
+                        + "limits.max_response_bytes (" + tooLarge.limit() + " bytes), cut off; fewer "
+                        + "limits.max_inputs_per_request or a higher limit may fit");
+            }
+            return new EmbeddingError("connection", 0, attempt, null, true, e.getClass().getSimpleName()
+                    + (e.getMessage() == null ? "" : ": " + e.getMessage()));
         }
 
         /**
