@@ -85,8 +85,14 @@ class RemoteCallSafetyTest {
         long t0 = System.nanoTime();
         Process driver = DriverProcess.start(console, args, Map.of("spark.eventLog.enabled", "true",
                 "spark.eventLog.dir", dir.resolve("events").toUri().toString(), "spark.eventLog.compress", "false"));
-        boolean ended = driver.waitFor(170, TimeUnit.SECONDS);
+        long peakKb = 0;
+        boolean ended = false;
+        for (long until = t0 + TimeUnit.SECONDS.toNanos(170); !ended && System.nanoTime() < until; ) {
+            peakKb = Math.max(peakKb, peakResidentKb(driver.pid()));
+            ended = driver.waitFor(200, TimeUnit.MILLISECONDS);
+        }
         long wallMs = (System.nanoTime() - t0) / 1_000_000;
+        System.out.printf("  | driver JVM peak resident memory: %d MiB%n", peakKb / 1024); // a figure, not a check
         if (!ended) {
             driver.destroyForcibly().waitFor();
         }
@@ -95,6 +101,20 @@ class RemoteCallSafetyTest {
         // what a user sees, for the test report
         text.lines().filter(l -> l.startsWith("embedpipe:") || l.contains("errored")).forEach(l -> System.out.println("  | " + l));
         return new Run(driver.exitValue(), wallMs, text, output);
+    }
+
+    /** The process's peak resident set (Linux VmHWM), or 0 where /proc does not say. */
+    private static long peakResidentKb(long pid) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
+                if (line.startsWith("VmHWM:")) {
+                    return Long.parseLong(line.replaceAll("\\D", ""));
+                }
+            }
+        } catch (IOException | RuntimeException gone) {
+            // ended between two looks, or not Linux
+        }
+        return 0;
     }
 
     /** The key in no file under the output or the event log, and not on the console. */
