@@ -149,14 +149,11 @@ public final class HttpCalls {
         }
     }
 
-    /** Cancels the exchange (Java 16+ aborts it) and closes a body that arrives all the same. */
+    /** Cancels the exchange (Java 16+ aborts it), or closes the body of one that completed just in time. */
     private static void abandon(CompletableFuture<HttpResponse<InputStream>> pending) {
-        pending.cancel(true);
-        pending.whenComplete((late, failure) -> {
-            if (late != null) {
-                closeQuietly(late.body());
-            }
-        });
+        if (!pending.cancel(true) && pending.isDone() && !pending.isCompletedExceptionally()) {
+            closeQuietly(pending.join().body());
+        }
     }
 
     private static DeadlineExceededException deadline(Duration timeout) {
