@@ -1,6 +1,7 @@
 package dev.embedpipe.cli;
 
 import dev.embedpipe.job.RunReport;
+import dev.embedpipe.util.RedactingConverter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -25,6 +26,7 @@ public final class EmbedpipeMain implements Runnable {
     CommandLine.Model.CommandSpec spec;
 
     public static void main(String[] args) {
+        RedactingConverter.ensureActive(); // under spark-submit, log4j started before our jar was on the classpath
         System.exit(execute(args));
     }
 

@@ -118,7 +118,7 @@ public final class ConfigLoader {
     public static JsonNode toTree(EmbedpipeConfig config) {
         ObjectNode tree = YAML.valueToTree(config);
         forEachFreeForm(tree, map -> map.properties().forEach(e -> {
-            if (SECRET_KEY.matcher(e.getKey()).find()) {
+            if (isSecretName(e.getKey())) {
                 e.setValue(YAML.getNodeFactory().textNode(REDACTED));
             }
         }));
@@ -128,6 +128,11 @@ public final class ConfigLoader {
     public static final String REDACTED = "*********(redacted)";
     private static final java.util.regex.Pattern SECRET_KEY =
             java.util.regex.Pattern.compile("(?i)secret|password|token|access[.]?key|api[._-]?key|authorization|bearer|credential");
+
+    /** Whether a free-form key (an HTTP header, a Spark setting) names a secret: its value is never shown. */
+    public static boolean isSecretName(String key) {
+        return SECRET_KEY.matcher(key).find();
+    }
 
     private static void forEachFreeForm(ObjectNode tree, java.util.function.Consumer<ObjectNode> action) {
         for (String dotted : FREE_FORM) {
@@ -270,6 +275,7 @@ public final class ConfigLoader {
         range("limits.max_attempts", l.maxAttempts(), 1, 100);
         range("limits.request_timeout_s", l.requestTimeoutS(), 1, 3600);
         range("limits.max_retry_wait_s", l.maxRetryWaitS(), 1, 3600);
+        range("limits.max_response_bytes", l.maxResponseBytes(), 1024, Long.MAX_VALUE);
         range("budget.max_total_tokens", c.budget().maxTotalTokens(), 0, Long.MAX_VALUE);
         if (!(c.budget().maxCost() >= 0)) {
             throw new ConfigException("budget.max_cost: must be at least 0 (0: no cap), got " + c.budget().maxCost());

@@ -64,7 +64,8 @@ public record EmbedpipeConfig(
             int maxInputTokens,
             int maxAttempts,
             int requestTimeoutS,
-            int maxRetryWaitS) implements Serializable {}
+            int maxRetryWaitS,
+            long maxResponseBytes) implements Serializable {}
 
     public record Cost(double usdPerMillionTokens) implements Serializable {}
 

@@ -1,6 +1,7 @@
 package dev.embedpipe.embed;
 
 import dev.embedpipe.config.EmbedpipeConfig;
+import dev.embedpipe.util.Redaction;
 
 import java.io.Serializable;
 import java.util.List;
@@ -54,7 +55,16 @@ public interface Embedder {
         }
     }
 
-    /** Why one input has no vector after every attempt; becomes a row of {@code OUTPUT/errors/}. */
+    /**
+     * Why one input has no vector after every attempt; becomes a row of {@code OUTPUT/errors/}. The free-text
+     * parts come from the server (an error body may echo our headers), so they are redacted here, once for every
+     * provider and every path to the errors table.
+     */
     record EmbeddingError(String errorClass, int httpStatus, int attempts, String requestId, boolean retriable,
-                          String message) implements Serializable {}
+                          String message) implements Serializable {
+        public EmbeddingError {
+            requestId = Redaction.redact(requestId);
+            message = Redaction.redact(message);
+        }
+    }
 }

@@ -12,6 +12,7 @@ import dev.embedpipe.embed.RequestStats;
 import dev.embedpipe.read.InputResolver.InputFile;
 import dev.embedpipe.tokenize.Tokenizers;
 import dev.embedpipe.util.Hashing;
+import dev.embedpipe.util.Redaction;
 
 import java.time.Instant;
 import java.util.HexFormat;
@@ -222,7 +223,7 @@ public final class RunReport {
         stageMs.forEach(stages::put);
         root.put("chunks_per_second", Math.round(chunksPerSecond() * 10) / 10.0);
         try {
-            return JSON.writeValueAsString(root);
+            return Redaction.redact(JSON.writeValueAsString(root)); // paths, headers, messages: no key in the manifest
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }

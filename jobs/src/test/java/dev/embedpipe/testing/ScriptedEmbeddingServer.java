@@ -340,7 +340,8 @@ public final class ScriptedEmbeddingServer implements AutoCloseable {
     /** A one-shot answer for the next request; see the static factories. */
     public static final class Behaviour {
         private enum Kind {
-            NORMAL, STATUS, SLOW, DROP, TRUNCATE, MALFORMED, WRONG_COUNT, SHUFFLED, NAN, NULL, WRONG_DIMS
+            NORMAL, STATUS, SLOW, DROP, TRUNCATE, MALFORMED, WRONG_COUNT, SHUFFLED, NAN, NULL, WRONG_DIMS,
+            STALL_BODY, HUGE_BODY, ECHO_HEADERS
         }
 
         private final Kind kind;
@@ -348,13 +349,19 @@ public final class ScriptedEmbeddingServer implements AutoCloseable {
         private final String body;
         private final Map<String, String> headers;
         private final Duration delay;
+        private final long bodyBytes;
 
         private Behaviour(Kind kind, int status, String body, Map<String, String> headers, Duration delay) {
+            this(kind, status, body, headers, delay, 0);
+        }
+
+        private Behaviour(Kind kind, int status, String body, Map<String, String> headers, Duration delay, long bodyBytes) {
             this.kind = kind;
             this.status = status;
             this.body = body;
             this.headers = headers;
             this.delay = delay;
+            this.bodyBytes = bodyBytes;
         }
 
         private static Behaviour of(Kind kind) {
@@ -409,6 +416,40 @@ public final class ScriptedEmbeddingServer implements AutoCloseable {
             return of(Kind.TRUNCATE);
         }
 
+        /**
+         * Sends 200 headers with the full Content-Length and the body's first bytes, then nothing more for
+         * {@code stall} (the connection stays open; {@link #close()} ends it sooner): for whole-response deadlines.
+         */
+        public static Behaviour stallBodyAfterHeaders(Duration stall) {
+            if (stall == null || stall.isNegative()) {
+                throw new IllegalArgumentException("stall must be >= 0: " + stall);
+            }
+            return new Behaviour(Kind.STALL_BODY, 200, "", Map.of(), stall);
+        }
+
+        /**
+         * 200 with a valid normal answer padded with white space to {@code bytes} bytes (Content-Length), generated
+         * while it is written: the server never holds it. For response size caps; a client that reads it whole
+         * would still get the right vectors.
+         */
+        public static Behaviour hugeBody(long bytes) {
+            if (bytes < 1) {
+                throw new IllegalArgumentException("bytes must be >= 1: " + bytes);
+            }
+            return new Behaviour(Kind.HUGE_BODY, 200, "", Map.of(), Duration.ZERO, bytes);
+        }
+
+        /**
+         * Answers {@code code} with an OpenAI-style error body that echoes every request header (as some proxies and
+         * debugging servers do), Authorization included: for checking that keys never reach stored messages.
+         */
+        public static Behaviour echoHeaders(int code) {
+            if (code < 100 || code > 999) {
+                throw new IllegalArgumentException("bad status code: " + code);
+            }
+            return new Behaviour(Kind.ECHO_HEADERS, code, "", Map.of(), Duration.ZERO);
+        }
+
         /** 200 with a truncated JSON body. */
         public static Behaviour malformedJson() {
             return of(Kind.MALFORMED);
@@ -449,6 +490,12 @@ public final class ScriptedEmbeddingServer implements AutoCloseable {
                     return "status(" + status + ")";
                 case SLOW:
                     return "slow(" + delay + ")";
+                case STALL_BODY:
+                    return "stall_body(" + delay + ")";
+                case HUGE_BODY:
+                    return "huge_body(" + bodyBytes + ")";
+                case ECHO_HEADERS:
+                    return "echo_headers(" + status + ")";
                 default:
                     return kind.name().toLowerCase(Locale.ROOT);
             }
@@ -459,13 +506,17 @@ public final class ScriptedEmbeddingServer implements AutoCloseable {
 
     /** What to send: decided on arrival so it can be recorded before any delay. */
     private record Reply(int status, Map<String, String> headers, byte[] body, Duration delay, boolean drop,
-                         boolean truncate) {
+                         boolean truncate, Duration stall, long paddedLength) {
+        Reply(int status, Map<String, String> headers, byte[] body, Duration delay, boolean drop, boolean truncate) {
+            this(status, headers, body, delay, drop, truncate, null, 0);
+        }
+
         static Reply json(int status, byte[] body) {
             return new Reply(status, Map.of("Content-Type", "application/json"), body, Duration.ZERO, false, false);
         }
 
         Reply delayed(Duration d) {
-            return new Reply(status, headers, body, d, drop, truncate);
+            return new Reply(status, headers, body, d, drop, truncate, stall, paddedLength);
         }
     }
 
@@ -547,7 +598,7 @@ public final class ScriptedEmbeddingServer implements AutoCloseable {
                 if (behaviour != null) {
                     applied = behaviour.toString();
                 }
-                reply = decide(behaviour == null ? Behaviour.normal() : behaviour, request, openAi);
+                reply = decide(behaviour == null ? Behaviour.normal() : behaviour, request, openAi, headersOf(exchange));
             } catch (BadRequest e) {
                 reply = Reply.json(400, errorBody(path, e.getMessage()));
             }
@@ -594,6 +645,10 @@ public final class ScriptedEmbeddingServer implements AutoCloseable {
     private static void send(HttpExchange exchange, Reply reply) throws IOException {
         reply.headers().forEach((k, v) -> exchange.getResponseHeaders().set(k, v));
         byte[] body = reply.body();
+        if (reply.paddedLength() > 0) {
+            sendPadded(exchange, body, reply.paddedLength());
+            return;
+        }
         boolean noBody = body.length == 0 || reply.status() == 204 || reply.status() == 304 || reply.status() < 200;
         // Length 0 would mean "chunked" to the JDK server; -1 means no body.
         exchange.sendResponseHeaders(reply.status(), noBody ? -1 : body.length);
@@ -601,12 +656,35 @@ public final class ScriptedEmbeddingServer implements AutoCloseable {
             return;
         }
         OutputStream out = exchange.getResponseBody();
+        if (reply.stall() != null) {
+            out.write(body, 0, Math.min(body.length, 8));
+            out.flush();
+            sleep(reply.stall()); // the rest never comes; close() interrupts the wait
+            throw new DropConnection();
+        }
         if (reply.truncate()) {
             out.write(body, 0, body.length / 2);
             out.flush();
             throw new DropConnection(); // Content-Length promised more: the client sees a premature EOF
         }
         out.write(body);
+        out.close();
+    }
+
+    /**
+     * Writes {@code body} with white space after its first byte up to {@code length} bytes, block by block: valid
+     * JSON of any size without holding it. Stops quietly when the client goes away.
+     */
+    private static void sendPadded(HttpExchange exchange, byte[] body, long length) throws IOException {
+        exchange.sendResponseHeaders(200, length);
+        OutputStream out = exchange.getResponseBody();
+        out.write(body, 0, 1);
+        byte[] spaces = new byte[64 * 1024];
+        java.util.Arrays.fill(spaces, (byte) ' ');
+        for (long pad = length - body.length; pad > 0; pad -= spaces.length) {
+            out.write(spaces, 0, (int) Math.min(spaces.length, pad));
+        }
+        out.write(body, 1, body.length - 1);
         out.close();
     }
 
@@ -650,8 +728,26 @@ public final class ScriptedEmbeddingServer implements AutoCloseable {
                 normalize == null || normalize.isNull() || normalize.asBoolean(true));
     }
 
-    private Reply decide(Behaviour b, Request request, boolean openAi) throws IOException {
+    private Reply decide(Behaviour b, Request request, boolean openAi, Map<String, String> requestHeaders) throws IOException {
         switch (b.kind) {
+            case STALL_BODY: {
+                Reply normal = Reply.json(200, embeddings(b.kind, request, openAi));
+                return new Reply(200, normal.headers(), normal.body(), Duration.ZERO, false, false, b.delay, 0);
+            }
+            case HUGE_BODY: {
+                Reply normal = Reply.json(200, embeddings(b.kind, request, openAi));
+                return new Reply(200, normal.headers(), normal.body(), Duration.ZERO, false, false, null,
+                        Math.max(b.bodyBytes, normal.body().length));
+            }
+            case ECHO_HEADERS: {
+                ObjectNode root = MAPPER.createObjectNode();
+                ObjectNode error = root.putObject("error");
+                error.put("message", "invalid request; the request headers were:");
+                error.put("type", "invalid_request_error");
+                ObjectNode echoed = error.putObject("headers");
+                requestHeaders.forEach(echoed::put);
+                return Reply.json(b.status, MAPPER.writeValueAsBytes(root));
+            }
             case STATUS: {
                 Map<String, String> headers = new LinkedHashMap<>();
                 String trimmed = b.body.stripLeading();

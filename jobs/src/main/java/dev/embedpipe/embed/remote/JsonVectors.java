@@ -2,10 +2,12 @@ package dev.embedpipe.embed.remote;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadFeature;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
@@ -26,13 +28,17 @@ final class JsonVectors {
         T read(JsonParser p) throws IOException, BadResponseException;
     }
 
-    static <T> T read(byte[] body, Reader<T> reader) throws BadResponseException {
+    /**
+     * Parses straight from the answer's stream, as it arrives: the raw body is never held in memory. Malformed JSON
+     * is a bad answer; a failing stream (deadline, size cap, dropped connection) is an IOException.
+     */
+    static <T> T read(InputStream body, Reader<T> reader) throws IOException, BadResponseException {
         try (JsonParser p = FACTORY.createParser(body)) {
             if (p.nextToken() == null) {
                 throw new BadResponseException("empty answer");
             }
             return reader.read(p);
-        } catch (IOException e) {
+        } catch (JsonProcessingException e) {
             throw new BadResponseException("malformed JSON answer");
         }
     }
@@ -47,6 +53,10 @@ final class JsonVectors {
         for (JsonToken t = p.nextToken(); t != JsonToken.END_ARRAY; t = p.nextToken()) {
             if (t != JsonToken.VALUE_NUMBER_FLOAT && t != JsonToken.VALUE_NUMBER_INT) {
                 throw new BadResponseException("embedding " + index + " holds a non-number at " + n);
+            }
+            if (dims != null && n == dims) {
+                // stop at once: a server sending endless numbers must not grow this array
+                throw new BadResponseException("vector " + index + " has more than " + dims + " dimensions");
             }
             if (n == v.length) {
                 v = Arrays.copyOf(v, 2 * n);

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.embedpipe.config.EmbedpipeConfig;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.URI;
 import java.util.List;
 
@@ -45,7 +46,7 @@ public final class OpenAiWireFormat implements WireFormat {
     }
 
     @Override
-    public float[][] parse(byte[] body, int inputs, Integer dimensions) throws BadResponseException {
+    public float[][] parse(InputStream body, int inputs, Integer dimensions) throws IOException, BadResponseException {
         float[][] vectors = JsonVectors.read(body, p -> {
             if (p.currentToken() != JsonToken.START_OBJECT) {
                 throw new BadResponseException("answer has no data array");

@@ -4,11 +4,13 @@ import dev.embedpipe.config.EmbedpipeConfig;
 import dev.embedpipe.embed.Embedder;
 import dev.embedpipe.embed.ModelInfo;
 import dev.embedpipe.embed.RequestStats;
+import dev.embedpipe.util.Redaction;
 
 import java.io.IOException;
-import java.net.ProxySelector;
+import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
+import java.net.http.HttpHeaders;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
@@ -26,6 +28,9 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 public final class RemoteEmbedder implements Embedder {
     private static final Duration BACKOFF_BASE = Duration.ofMillis(500);
+    /** How much of an error answer's body is read, and how much of it (redacted) the errors table keeps. */
+    private static final int SNIPPET_BYTES = 4096;
+    private static final int SNIPPET_CHARS = 300;
 
     private final ModelInfo model;
     private final WireFormat wire;
@@ -39,11 +44,7 @@ public final class RemoteEmbedder implements Embedder {
         this.wire = wire;
         this.defaultKeyEnv = defaultKeyEnv;
         this.dimensions.set(model.dimensions() > 0 ? model.dimensions() : null);
-        this.client = HttpClient.newBuilder()
-                .version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(Duration.ofSeconds(Math.min(30, config.limits().requestTimeoutS())))
-                .proxy(ProxySelector.getDefault())
-                .build();
+        this.client = HttpCalls.newClient(Duration.ofSeconds(config.limits().requestTimeoutS()));
     }
 
     @Override
@@ -144,6 +145,9 @@ public final class RemoteEmbedder implements Embedder {
 
         private record Outcome(float[][] vectors, EmbeddingError error) {}
 
+        /** One answer as read: the vectors of a good 2xx, else {@code problem} (what is wrong, or the body's start). */
+        private record Answer(int status, HttpHeaders headers, String requestId, float[][] vectors, String problem) {}
+
         private Outcome call(List<String> texts, long tokens) {
             HttpRequest request = buildRequest(texts);
             return send(request, texts, tokens);
@@ -182,20 +186,14 @@ public final class RemoteEmbedder implements Embedder {
                     throw new IllegalStateException("interrupted while waiting for the rate budget", e);
                 }
                 long t0 = System.nanoTime();
-                HttpResponse<byte[]> response;
+                Answer answer;
                 count(() -> stats.inFlight++);
                 try {
-                    response = client.send(request, HttpResponse.BodyHandlers.ofByteArray());
-                } catch (HttpTimeoutException e) {
-                    count(() -> stats.transportErrors++);
-                    last = new EmbeddingError("timeout", 0, attempt, null, true, "no answer within limits.request_timeout_s ("
-                            + limits.requestTimeoutS() + " s)");
-                    backOff(attempt, cap);
-                    continue;
+                    answer = HttpCalls.exchange(client, request, Duration.ofSeconds(limits.requestTimeoutS()),
+                            limits.maxResponseBytes(), (response, body) -> answer(response, body, texts.size()));
                 } catch (IOException e) {
                     count(() -> stats.transportErrors++);
-                    last = new EmbeddingError("connection", 0, attempt, null, true, e.getClass().getSimpleName()
-                            + (e.getMessage() == null ? "" : ": " + e.getMessage()));
+                    last = transportError(e, attempt);
                     backOff(attempt, cap);
                     continue;
                 } catch (InterruptedException e) {
@@ -205,20 +203,19 @@ public final class RemoteEmbedder implements Embedder {
                     count(() -> stats.inFlight--);
                 }
                 stats.recordLatency(System.nanoTime() - t0);
-                int status = response.statusCode();
-                String requestId = response.headers().firstValue(wire.requestIdHeader()).orElse(null);
+                int status = answer.status();
+                String requestId = answer.requestId();
                 if (status / 100 == 2) {
-                    try {
-                        float[][] vectors = wire.parse(response.body(), texts.size(), dimensions.get());
+                    if (answer.vectors() != null) {
+                        float[][] vectors = answer.vectors();
                         dimensions.compareAndSet(null, vectors.length > 0 ? vectors[0].length : null);
                         throttle.onSuccess();
                         return new Outcome(vectors, null);
-                    } catch (BadResponseException e) {
-                        count(() -> stats.transportErrors++);
-                        last = new EmbeddingError("bad_response", status, attempt, requestId, true, e.getMessage());
-                        backOff(attempt, cap);
-                        continue;
                     }
+                    count(() -> stats.transportErrors++);
+                    last = new EmbeddingError("bad_response", status, attempt, requestId, true, answer.problem());
+                    backOff(attempt, cap);
+                    continue;
                 }
                 if (status == 401 || status == 403 || status == 404) {
                     throw new ProviderFatalException("the embedding API at " + endpoint + " answered HTTP " + status
@@ -229,7 +226,7 @@ public final class RemoteEmbedder implements Embedder {
                 boolean retriable = rateLimited || status == 408 || status == 409 || status / 100 == 5;
                 if (!retriable) {
                     return new Outcome(null, new EmbeddingError("http_" + status, status, attempt, requestId, false,
-                            snippet(response.body())));
+                            answer.problem()));
                 }
                 if (rateLimited) {
                     count(() -> stats.throttled429++);
@@ -238,15 +235,48 @@ public final class RemoteEmbedder implements Embedder {
                     count(() -> stats.serverErrors++);
                 }
                 last = new EmbeddingError(rateLimited ? "rate_limited" : "server_error", status, attempt, requestId, true,
-                        snippet(response.body()));
+                        answer.problem());
                 int tries = attempt;
-                delay = RetryAdvice.fromHeaders(response.headers(), cap, System.currentTimeMillis())
+                delay = RetryAdvice.fromHeaders(answer.headers(), cap, System.currentTimeMillis())
                         .orElseGet(() -> RetryAdvice.backoff(tries, BACKOFF_BASE, cap));
                 if (attempt < limits.maxAttempts()) {
                     sleep(delay, rateLimited);
                 }
             }
             return new Outcome(null, last);
+        }
+
+        /** A failed attempt without a usable answer: every kind is retried. */
+        private EmbeddingError transportError(IOException e, int attempt) {
+            if (e instanceof HttpTimeoutException) {
+                return new EmbeddingError("timeout", 0, attempt, null, true, "no complete answer (connect, headers and body) "
+                        + "within limits.request_timeout_s (" + limits.requestTimeoutS() + " s)");
+            }
+            if (e instanceof HttpCalls.ResponseTooLargeException tooLarge) {
+                // a bad answer like any other, but cut off unread: memory never grows with it
+                return new EmbeddingError("response_too_large", 200, attempt, null, true, "answer larger than "
+                        + "limits.max_response_bytes (" + tooLarge.limit() + " bytes), cut off; fewer "
+                        + "limits.max_inputs_per_request or a higher limit may fit");
+            }
+            return new EmbeddingError("connection", 0, attempt, null, true, e.getClass().getSimpleName()
+                    + (e.getMessage() == null ? "" : ": " + e.getMessage()));
+        }
+
+        /**
+         * Reads one answer within its deadline: a 2xx is parsed straight from the stream into vectors (or what is
+         * wrong with it); any other status keeps the start of its body, for the errors table.
+         */
+        private Answer answer(HttpResponse<InputStream> response, InputStream body, int inputs) throws IOException {
+            int status = response.statusCode();
+            String requestId = response.headers().firstValue(wire.requestIdHeader()).orElse(null);
+            if (status / 100 != 2) {
+                return new Answer(status, response.headers(), requestId, null, snippet(body.readNBytes(SNIPPET_BYTES)));
+            }
+            try {
+                return new Answer(status, response.headers(), requestId, wire.parse(body, inputs, dimensions.get()), null);
+            } catch (BadResponseException e) {
+                return new Answer(status, response.headers(), requestId, null, e.getMessage());
+            }
         }
 
         private void backOff(int attempt, Duration cap) {
@@ -274,9 +304,13 @@ public final class RemoteEmbedder implements Embedder {
         }
     }
 
-    /** The start of an error body, for the errors table: never headers, so never the key. */
+    /**
+     * The start of an error body, for the errors table. Redacted before it is cut, so that a key the body echoes is
+     * never cut into a fragment that no longer looks like a key.
+     */
     private static String snippet(byte[] body) {
-        String text = new String(body, 0, Math.min(body.length, 300), StandardCharsets.UTF_8).replaceAll("\\s+", " ").strip();
+        String text = Redaction.redact(new String(body, StandardCharsets.UTF_8)).replaceAll("\\s+", " ").strip();
+        text = text.substring(0, Math.min(text.length(), SNIPPET_CHARS));
         return text.isEmpty() ? "(empty body)" : text;
     }
 }

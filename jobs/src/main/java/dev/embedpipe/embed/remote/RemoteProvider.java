@@ -49,6 +49,8 @@ abstract class RemoteProvider implements EmbedderProvider {
         if (!base.startsWith("http://") && !base.startsWith("https://")) {
             throw new ConfigException("embedder.base_url: must start with http:// or https://, got '" + base + "'");
         }
+        // Runs on the driver for every command before Spark starts: its logs and messages mask the key from here on.
+        ApiKey.registerSecrets(config.embedder(), defaultKeyEnv());
     }
 
     @Override

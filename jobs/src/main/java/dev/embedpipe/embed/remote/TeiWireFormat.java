@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.embedpipe.config.EmbedpipeConfig;
 
+import java.io.IOException;
+import java.io.InputStream;
 import java.net.URI;
 import java.util.List;
 
@@ -35,7 +37,7 @@ public final class TeiWireFormat implements WireFormat {
     }
 
     @Override
-    public float[][] parse(byte[] body, int inputs, Integer dimensions) throws BadResponseException {
+    public float[][] parse(InputStream body, int inputs, Integer dimensions) throws IOException, BadResponseException {
         float[][] vectors = JsonVectors.read(body, p -> {
             if (p.currentToken() != JsonToken.START_ARRAY) {
                 throw new BadResponseException("answer is not an array of vectors");

@@ -3,6 +3,9 @@ package dev.embedpipe.embed.remote;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.embedpipe.config.EmbedpipeConfig;
 
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
 import java.net.URI;
 import java.util.List;
 
@@ -23,7 +26,16 @@ public interface WireFormat {
      * The vectors of a 2xx answer in input order, checked: one per input (aligned by the answer's index where it
      * has one), all of {@code dimensions} (when known, else all alike), all finite.
      */
-    float[][] parse(byte[] body, int inputs, Integer dimensions) throws BadResponseException;
+    float[][] parse(InputStream body, int inputs, Integer dimensions) throws IOException, BadResponseException;
+
+    /** {@link #parse(InputStream, int, Integer)} over bytes already in memory. */
+    default float[][] parse(byte[] body, int inputs, Integer dimensions) throws BadResponseException {
+        try {
+            return parse(new ByteArrayInputStream(body), inputs, dimensions);
+        } catch (IOException e) {
+            throw new BadResponseException("unreadable answer"); // a byte array does not fail to read
+        }
+    }
 
     /** The header carrying the provider's request id, for the errors table. */
     default String requestIdHeader() {
