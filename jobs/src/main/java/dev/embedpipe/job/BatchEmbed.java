@@ -15,6 +15,7 @@ import dev.embedpipe.job.ProgressCounters.Counter;
 import dev.embedpipe.write.OutputSchemas;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SaveMode;
@@ -64,13 +65,16 @@ final class BatchEmbed {
         EmbedpipeConfig cfg = config;
         EmbedpipeConfig.Embedder embedder = new OpenAiProvider().resolved(config).embedder();
         String shortRun = runId.substring(runId.lastIndexOf('-') + 1);
-        JavaRDD<BatchRequest> requests = groups.filter(g -> !g.hit() && !journaled.contains(g.contentHash()))
+        // texts an earlier run's batches carry are collected from those batches, never requested again
+        org.apache.spark.broadcast.Broadcast<Set<String>> skip = JavaSparkContext.fromSparkContext(spark.sparkContext()).broadcast(journaled);
+        JavaRDD<BatchRequest> requests = groups.filter(g -> !g.hit() && !skip.value().contains(g.contentHash()))
                 .map(HashGroup::representative)
                 .mapPartitionsWithIndex((partition, chunks) -> lines(chunks, cfg, embedder, shortRun + "-" + partition), false);
 
         AnswerWriter answers = new AnswerWriter(spark, answersPath);
         BatchRunner runner = new BatchRunner(new BatchApi(config), config, journal, earlier,
-                model.dimensions() > 0 ? model.dimensions() : null, budgetTokens(config), answers,
+                model.dimensions() > 0 ? model.dimensions() : null,
+                EmbedJob.tokenCap(config, config.cost().batchUsdPerMillionTokens()), answers,
                 line -> {
                     LOG.info("embedpipe: {}", line);
                     progress.phase("embed (" + line + ")");
@@ -112,16 +116,6 @@ final class BatchEmbed {
                 return BatchRequest.of(prefix + "-" + sequence++, hashes, texts, tokens, embedder);
             }
         };
-    }
-
-    /** The run's token cap, with budget.max_cost priced at the batch price. */
-    static long budgetTokens(EmbedpipeConfig config) {
-        long cap = config.budget().maxTotalTokens();
-        if (config.budget().maxCost() > 0) {
-            long byCost = (long) Math.floor(config.budget().maxCost() / config.cost().batchUsdPerMillionTokens() * 1_000_000);
-            cap = cap == 0 ? byCost : Math.min(cap, byCost);
-        }
-        return cap;
     }
 
     /** Every missing group with its answer: the representative embedded, the others reusing it, or all with the error. */

@@ -385,9 +385,14 @@ public final class EmbedJob {
 
     /** The run's token cap from budget.max_total_tokens and budget.max_cost (the tighter one), 0 for none. */
     static long tokenCap(EmbedpipeConfig config) {
+        return tokenCap(config, config.cost().usdPerMillionTokens());
+    }
+
+    /** The same at another price (batch mode's). */
+    static long tokenCap(EmbedpipeConfig config, double usdPerMillionTokens) {
         long cap = config.budget().maxTotalTokens();
         if (config.budget().maxCost() > 0) {
-            long byCost = (long) Math.floor(config.budget().maxCost() / config.cost().usdPerMillionTokens() * 1_000_000);
+            long byCost = (long) Math.floor(config.budget().maxCost() / usdPerMillionTokens * 1_000_000);
             cap = cap == 0 ? byCost : Math.min(cap, byCost);
         }
         return cap;

@@ -63,7 +63,7 @@ public final class ScriptedBatchServer implements AutoCloseable {
     private final HttpServer server;
     private final ExecutorService executor;
     private final Map<String, byte[]> files = new LinkedHashMap<>();
-    private final Set<String> uploaded = new HashSet<>();
+    private final Set<String> uploaded = new java.util.LinkedHashSet<>();
     private final Map<String, ObjectNode> batches = new LinkedHashMap<>();
     private final Map<String, Script> scripts = new LinkedHashMap<>();
     private final Map<String, Long> enqueuedTokens = new LinkedHashMap<>();
@@ -167,6 +167,43 @@ public final class ScriptedBatchServer implements AutoCloseable {
             }
         }
         return n;
+    }
+
+    /** Every input text of every uploaded request line, in upload order (a text sent twice is listed twice). */
+    public synchronized List<String> inputsUploaded() {
+        List<String> out = new ArrayList<>();
+        for (String id : uploaded) {
+            try {
+                for (JsonNode line : lines(id)) {
+                    line.path("body").path("input").forEach(t -> out.add(t.asText()));
+                }
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        return out;
+    }
+
+    /** Every input text of every batch the server accepted (what is billed), in creation order. */
+    public synchronized List<String> inputsSubmitted() {
+        List<String> out = new ArrayList<>();
+        batches.forEach((id, b) -> {
+            if (scripts.get(id) != Script.TOKEN_LIMIT) {
+                try {
+                    for (JsonNode line : lines(b.path("input_file_id").asText())) {
+                        line.path("body").path("input").forEach(t -> out.add(t.asText()));
+                    }
+                } catch (IOException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+        });
+        return out;
+    }
+
+    /** Batches scripted to stay validating go on normally from now on. */
+    public synchronized void releaseStuck() {
+        scripts.replaceAll((id, s) -> s == Script.STUCK_VALIDATING ? Script.NORMAL : s);
     }
 
     /** Token-counting as the server does it, for tests that set {@link #tokenLimit}. */
