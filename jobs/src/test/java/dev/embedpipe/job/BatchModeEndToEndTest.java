@@ -195,6 +195,34 @@ class BatchModeEndToEndTest {
     }
 
     @Test
+    void batchesListsAndCancelsWhatIsInFlightAndTheNextRunCollectsWhatCompleted() throws IOException {
+        batch.hold(true);
+        Path out = dir.resolve("batch");
+        assertEquals(0, run(batchArgs(head200, out, "--submit-only", "--set", "limits.batch_max_requests_per_file=100")));
+        String[] batches = {"batches", "--table", out.toString(), "--set", "embedder.base_url=" + batch.baseUrl(),
+                "--set", "embedder.api_key_env=PATH"};
+        java.io.ByteArrayOutputStream printed = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream stdout = System.out;
+        System.setOut(new java.io.PrintStream(printed, true, java.nio.charset.StandardCharsets.UTF_8));
+        try {
+            assertEquals(0, EmbedpipeMain.execute(batches));
+            List<String> withCancel = new ArrayList<>(List.of(batches));
+            withCancel.add("--cancel");
+            assertEquals(0, EmbedpipeMain.execute(withCancel.toArray(String[]::new)));
+        } finally {
+            System.setOut(stdout);
+        }
+        assertThat(printed.toString()).contains("in_progress", "1 batch(es) in flight", "cancelled", "being cancelled");
+        assertEquals(1, batch.count("POST", "/v1/batches/batch_"));
+        // the cancelled batch answered half its requests: the next run commits those and lists the rest as cancelled
+        assertEquals(0, run(batchArgs(head200, out, "--collect")));
+        List<Group> errors = ParquetTables.rows(out.resolve("errors"));
+        assertThat(errors).isNotEmpty().allSatisfy(e -> assertEquals("batch_cancelled", e.getString("error_class", 0)));
+        assertThat(vectorsById(out)).isNotEmpty();
+        assertThat(manifest(out).at("/requests/tokens_billed/batch").asLong()).isPositive();
+    }
+
+    @Test
     void aDriverKilledAfterSubmittingIsRerunWithoutSubmittingAgain() throws Exception {
         Map<String, float[]> live = syncTable(corpus);
         batch.hold(true);
