@@ -13,12 +13,17 @@ import dev.embedpipe.embed.remote.BatchRunner;
 import dev.embedpipe.embed.remote.OpenAiProvider;
 import dev.embedpipe.job.ProgressCounters.Counter;
 import dev.embedpipe.write.OutputSchemas;
+import org.apache.parquet.example.data.Group;
+import org.apache.parquet.example.data.simple.SimpleGroupFactory;
+import org.apache.parquet.hadoop.ParquetWriter;
+import org.apache.parquet.hadoop.example.ExampleParquetWriter;
+import org.apache.parquet.hadoop.metadata.CompressionCodecName;
+import org.apache.parquet.schema.MessageType;
+import org.apache.parquet.schema.MessageTypeParser;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
-import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
@@ -26,6 +31,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import scala.Tuple2;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -38,7 +45,6 @@ import java.util.Set;
  */
 final class BatchEmbed {
     private static final Logger LOG = LoggerFactory.getLogger(BatchEmbed.class);
-    private static final int ROWS_PER_FLUSH = 20_000;
     static final StructType ANSWERS = new StructType()
             .add("content_hash", DataTypes.StringType, false)
             .add("vector", DataTypes.createArrayType(DataTypes.FloatType, false), true)
@@ -79,8 +85,12 @@ final class BatchEmbed {
                     LOG.info("embedpipe: {}", line);
                     progress.phase("embed (" + line + ")");
                 }, d -> Thread.sleep(d.toMillis()));
-        BatchRunner.Summary summary = runner.run(requests.toLocalIterator(), step);
-        answers.close();
+        BatchRunner.Summary summary;
+        try {
+            summary = runner.run(requests.toLocalIterator(), step);
+        } finally {
+            answers.close();
+        }
         if (step == BatchRunner.Step.SUBMIT_ONLY) {
             return new Outcome(null, runner, summary);
         }
@@ -166,44 +176,72 @@ final class BatchEmbed {
         });
     }
 
-    /** The runner's answers by content hash, appended to a staging table a few thousand rows at a time. */
+    /**
+     * The runner's answers by content hash, streamed by the driver into one Parquet file of the staging table (not
+     * through a DataFrame built on the driver, which would ship every vector inside a task).
+     */
     private static final class AnswerWriter implements BatchRunner.Sink {
-        private final SparkSession spark;
+        private static final MessageType SCHEMA = MessageTypeParser.parseMessageType("""
+                message answer {
+                  required binary content_hash (STRING);
+                  optional group vector (LIST) {
+                    repeated group list {
+                      required float element;
+                    }
+                  }
+                  optional binary error_class (STRING);
+                  optional int32 http_status;
+                  optional binary request_id (STRING);
+                  optional binary message (STRING);
+                }""");
+        private final SimpleGroupFactory groups = new SimpleGroupFactory(SCHEMA);
+        private final ParquetWriter<Group> writer;
         private final String path;
-        private final List<Row> buffer = new ArrayList<>();
-        private boolean written;
 
         AnswerWriter(SparkSession spark, String path) {
-            this.spark = spark;
             this.path = path;
+            try {
+                writer = ExampleParquetWriter.builder(new org.apache.hadoop.fs.Path(path, "part-00000.parquet"))
+                        .withConf(spark.sparkContext().hadoopConfiguration()).withType(SCHEMA)
+                        .withCompressionCodec(CompressionCodecName.SNAPPY).build();
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot write batch answers under " + path, e);
+            }
         }
 
         @Override
         public void vector(String contentHash, float[] vector) {
-            add(RowFactory.create(contentHash, vector, null, null, null, null));
+            Group row = groups.newGroup().append("content_hash", contentHash);
+            Group list = row.addGroup("vector");
+            for (float x : vector) {
+                list.addGroup("list").append("element", x);
+            }
+            write(row);
         }
 
         @Override
         public void error(String contentHash, EmbeddingError e) {
-            add(RowFactory.create(contentHash, null, e.errorClass(), e.httpStatus(), e.requestId(), e.message()));
+            Group row = groups.newGroup().append("content_hash", contentHash).append("error_class", e.errorClass())
+                    .append("http_status", e.httpStatus()).append("message", String.valueOf(e.message()));
+            if (e.requestId() != null) {
+                row.append("request_id", e.requestId());
+            }
+            write(row);
         }
 
-        private void add(Row row) {
-            buffer.add(row);
-            if (buffer.size() >= ROWS_PER_FLUSH) {
-                flush();
+        private void write(Group row) {
+            try {
+                writer.write(row);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot write batch answers under " + path, e);
             }
         }
 
-        private void flush() {
-            spark.createDataFrame(buffer, ANSWERS).coalesce(1).write().mode(SaveMode.Append).parquet(path);
-            buffer.clear();
-            written = true;
-        }
-
         void close() {
-            if (!buffer.isEmpty() || !written) {
-                flush();
+            try {
+                writer.close();
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot write batch answers under " + path, e);
             }
         }
     }

@@ -162,6 +162,9 @@ public final class RunReport {
                 totals.cached(), totals.errored(), requests.requests, requests.tokensSent, estimatedCost(),
                 wallMs / 1000.0, embedMs / 1000.0, chunksPerSecond(),
                 totals.reconciles() ? "" : "\n  WARNING: counts do not reconcile, see manifest.json")
+                + (batch == null ? "" : String.format("%n  batch API: %,d request(s) in %,d new batch(es), %,d attached, %,d collected;"
+                        + " %,d tokens billed at $%s per million", batch.requestsSubmitted, batch.batchesCreated, batch.batchesAttached,
+                        batch.batchesCollected, batch.tokensBilled, config.cost().batchUsdPerMillionTokens()))
                 + thresholdBreaches().stream().map(b -> "\n  OVER THRESHOLD " + b).collect(java.util.stream.Collectors.joining());
     }
 

@@ -47,13 +47,14 @@ public final class BatchScaleRun {
             int exit = EmbedpipeMain.execute(args(input, clean, server).toArray(String[]::new));
             JsonNode m = new ObjectMapper().readTree(clean.resolve("manifest.json").toFile());
             long tokens = m.at("/totals/tokens").asLong();
-            System.out.printf("%nclean run (exit %d): %,d chunks, %,d embedded, %,d tokens; %,d requests in %,d batch file(s) / %,d batch(es);"
-                            + " live price $%.4f, batch price $%.4f (billed %,d tokens at $%s/M)%n",
+            System.out.printf("%nclean run (exit %d): %,d chunks, %,d embedded, %,d tokens (cl100k); %,d requests in %,d batch file(s) /"
+                            + " %,d batch(es); at $%s per million: live price $%.4f, batch price $%.4f; the server billed %,d tokens"
+                            + " (its own count) = $%.4f at the batch price%n",
                     exit, m.at("/totals/chunks").asLong(), m.at("/totals/embedded").asLong(), tokens,
                     m.at("/batch/requests_submitted").asLong(), m.at("/batch/files_uploaded").asLong(),
-                    m.at("/batch/batches_created").asLong(), tokens * USD_PER_MILLION / 1e6,
-                    m.at("/requests/estimated_cost_usd").asDouble(), m.at("/batch/tokens_billed").asLong(),
-                    m.at("/batch/usd_per_million_tokens").asDouble());
+                    m.at("/batch/batches_created").asLong(), USD_PER_MILLION, tokens * USD_PER_MILLION / 1e6,
+                    tokens * m.at("/batch/usd_per_million_tokens").asDouble() / 1e6, m.at("/batch/tokens_billed").asLong(),
+                    m.at("/requests/estimated_cost_usd").asDouble());
             long cleanBatches = server.batchesCreated();
             int cleanInputs = server.inputsSubmitted().size();
 
@@ -96,6 +97,7 @@ public final class BatchScaleRun {
                 "--set", "embedder.provider=openai", "--set", "embedder.base_url=" + server.baseUrl(),
                 "--set", "embedder.model=text-embedding-3-small", "--set", "embedder.dimensions=8",
                 "--set", "embedder.api_key_env=PATH", "--set", "embedder.mode=batch", "--set", "limits.batch_poll_s=1",
-                "--set", "cost.usd_per_million_tokens=" + USD_PER_MILLION, "--set", "progress.interval_s=0");
+                "--set", "cost.usd_per_million_tokens=" + USD_PER_MILLION, "--set", "progress.interval_s=0",
+                "--set", "clean.min_chars=0"); // glosses are short: every line is a chunk
     }
 }

@@ -7,6 +7,7 @@ import dev.embedpipe.config.EmbedpipeConfig;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.ProxySelector;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -119,9 +120,26 @@ public final class BatchApi {
         return all;
     }
 
-    /** A result file's content (JSONL). */
-    public byte[] content(String fileId) {
-        return send(contentRequest(fileId), FILE_DEADLINE);
+    /**
+     * A result file's content (JSONL, up to gigabytes for 50,000 large vectors), streamed to a temporary file that the
+     * caller reads line by line and deletes.
+     */
+    public java.nio.file.Path content(String fileId) {
+        try {
+            java.nio.file.Path target = java.nio.file.Files.createTempFile("embedpipe-batch-", ".jsonl");
+            return send(contentRequest(fileId), HttpResponse.BodyHandlers.ofFile(target), BatchApi::head, FILE_DEADLINE);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("cannot create a temporary file for batch results", e);
+        }
+    }
+
+    /** The first bytes of a downloaded file (a refused answer's message). */
+    private static byte[] head(java.nio.file.Path file) {
+        try (InputStream in = java.nio.file.Files.newInputStream(file)) {
+            return in.readNBytes(300);
+        } catch (IOException e) {
+            return new byte[0];
+        }
     }
 
     // The requests exactly as they are sent (the contract test checks each against the API description).
@@ -190,26 +208,31 @@ public final class BatchApi {
         }
     }
 
+    private byte[] send(HttpRequest request, Duration deadline) {
+        return send(request, HttpResponse.BodyHandlers.ofByteArray(), body -> body, deadline);
+    }
+
     /**
      * The one place batch mode talks HTTP: the answer's body within {@code deadline} (the whole answer, not just its
      * headers), retried as the live path retries (429, 408, 409, 5xx, timeouts, broken connections), fatal on
-     * 401/403/404.
+     * 401/403/404. {@code bytesOf} reads a refused answer's body for the message.
      */
-    private byte[] send(HttpRequest request, Duration deadline) {
+    private <T> T send(HttpRequest request, HttpResponse.BodyHandler<T> handler, java.util.function.Function<T, byte[]> bytesOf,
+                       Duration deadline) {
         Duration cap = Duration.ofSeconds(limits.maxRetryWaitS());
         String what = request.method() + " " + request.uri().getPath();
         String last = null;
         for (int attempt = 1; attempt <= limits.maxAttempts(); attempt++) {
             Duration delay = RetryAdvice.backoff(attempt, BACKOFF_BASE, cap);
+            java.util.concurrent.CompletableFuture<HttpResponse<T>> pending = client.sendAsync(request, handler);
             try {
-                HttpResponse<byte[]> response = client.sendAsync(request, HttpResponse.BodyHandlers.ofByteArray())
-                        .get(deadline.toMillis(), TimeUnit.MILLISECONDS);
+                HttpResponse<T> response = pending.get(deadline.toMillis(), TimeUnit.MILLISECONDS);
                 int status = response.statusCode();
                 if (status / 100 == 2) {
                     return response.body();
                 }
-                String snippet = new String(response.body(), 0, Math.min(300, response.body().length), StandardCharsets.UTF_8)
-                        .replaceAll("\\s+", " ").strip();
+                byte[] body = bytesOf.apply(response.body());
+                String snippet = new String(body, 0, Math.min(300, body.length), StandardCharsets.UTF_8).replaceAll("\\s+", " ").strip();
                 if (status == 401 || status == 403 || status == 404) {
                     throw new ProviderFatalException("the Batch API at " + embedder.baseUrl() + " answered HTTP " + status + " to "
                             + what + (status == 404 ? " (does the server implement /files and /batches?)"
@@ -221,12 +244,14 @@ public final class BatchApi {
                 last = "HTTP " + status + ": " + snippet;
                 delay = RetryAdvice.fromHeaders(response.headers(), cap, System.currentTimeMillis()).orElse(delay);
             } catch (TimeoutException e) {
+                pending.cancel(true); // give up the connection, not just the wait
                 last = "no whole answer within " + deadline.toSeconds() + " s";
             } catch (ExecutionException e) {
                 Throwable cause = e.getCause() == null ? e : e.getCause();
                 last = cause instanceof HttpTimeoutException ? "no answer within limits.request_timeout_s"
                         : cause.getClass().getSimpleName() + (cause.getMessage() == null ? "" : ": " + cause.getMessage());
             } catch (InterruptedException e) {
+                pending.cancel(true);
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("interrupted while calling " + what, e);
             }

@@ -7,10 +7,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.BufferedReader;
-import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -317,9 +315,9 @@ public final class BatchRunner {
                     ? " failed " + b.failed() : ""));
             changed |= !lastStatus.get(b.id()).equals(before);
             if (b.finished()) {
-                it.remove();
-                lastStatus.remove(b.id());
                 if (tokenLimited(b)) {
+                    it.remove();
+                    lastStatus.remove(b.id());
                     // the organisation's enqueued-token cap refused it: the same file is submitted again later
                     LOG.info("embedpipe: batch {} refused for the enqueued-token limit; re-queued", b.id());
                     a.entry().batchId = null;
@@ -328,7 +326,14 @@ public final class BatchRunner {
                     requeue.add(a);
                     summary.requeued++;
                 } else {
-                    collect(a, b);
+                    try {
+                        collect(a, b);
+                    } catch (BatchApi.TransientException e) {
+                        LOG.warn("embedpipe: downloading the results of batch {}: {} (tries again at the next poll)", b.id(), e.getMessage());
+                        continue; // nothing was handed on: the next poll collects it whole
+                    }
+                    it.remove();
+                    lastStatus.remove(b.id());
                 }
                 changed = true;
             }
@@ -344,19 +349,27 @@ public final class BatchRunner {
     private void collect(Active a, BatchApi.Batch b) {
         BatchJournal.Entry entry = a.entry();
         Set<String> answered = new HashSet<>();
-        for (String fileId : new String[] {b.outputFileId(), b.errorFileId()}) {
-            if (fileId == null || fileId.isEmpty()) {
-                continue;
-            }
-            byte[] content = api.content(fileId);
-            try (BufferedReader lines = new BufferedReader(new InputStreamReader(new ByteArrayInputStream(content), StandardCharsets.UTF_8))) {
-                for (String line = lines.readLine(); line != null; line = lines.readLine()) {
-                    if (!line.isBlank()) {
-                        answer(entry, line, answered);
-                    }
+        List<java.nio.file.Path> files = new ArrayList<>();
+        try {
+            for (String fileId : new String[] {b.outputFileId(), b.errorFileId()}) {
+                if (fileId != null && !fileId.isEmpty()) {
+                    files.add(api.content(fileId)); // both downloaded before any answer is handed on
                 }
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
+            }
+            for (java.nio.file.Path file : files) {
+                try (BufferedReader lines = java.nio.file.Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+                    for (String line = lines.readLine(); line != null; line = lines.readLine()) {
+                        if (!line.isBlank()) {
+                            answer(entry, line, answered);
+                        }
+                    }
+                } catch (IOException e) {
+                    throw new UncheckedIOException("cannot read the results of batch " + b.id(), e);
+                }
+            }
+        } finally {
+            for (java.nio.file.Path file : files) {
+                file.toFile().delete(); // a temporary copy; the provider keeps the original
             }
         }
         String code = switch (b.status()) {
