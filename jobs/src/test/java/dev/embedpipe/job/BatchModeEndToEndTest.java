@@ -195,6 +195,38 @@ class BatchModeEndToEndTest {
     }
 
     @Test
+    void theEstimatePrintsBothPricesAndTheBudgetCapsWhatIsSubmittedAtTheBatchPrice() throws IOException {
+        Path out = dir.resolve("batch");
+        List<String> estimate = batchArgs(head200, out);
+        estimate.set(0, "estimate");
+        java.io.ByteArrayOutputStream printed = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream stdout = System.out;
+        System.setOut(new java.io.PrintStream(printed, true, java.nio.charset.StandardCharsets.UTF_8));
+        try {
+            assertEquals(0, run(estimate));
+        } finally {
+            System.setOut(stdout);
+        }
+        String text = printed.toString();
+        java.util.regex.Matcher tokens = java.util.regex.Pattern.compile("tokens ([\\d,]+) ").matcher(text);
+        java.util.regex.Matcher live = java.util.regex.Pattern.compile("cost \\$([\\d.]+) at \\$0.02 per million").matcher(text);
+        java.util.regex.Matcher half = java.util.regex.Pattern.compile("batch mode: cost \\$([\\d.]+) at \\$0.01 per million").matcher(text);
+        assertThat(tokens.find() && live.find() && half.find()).as(text).isTrue();
+        long estimated = Long.parseLong(tokens.group(1).replace(",", ""));
+        assertEquals(estimated * 0.02 / 1e6, Double.parseDouble(live.group(1)), 1e-4);
+        assertEquals(estimated * 0.01 / 1e6, Double.parseDouble(half.group(1)), 1e-4);
+        assertEquals(0, batch.count("POST", "/v1/"), "an estimate calls no API");
+        // a cost cap of half the batch price of the run: half the tokens are submitted, the rest not sent (exit 3)
+        double cap = estimated * 0.01 / 1e6 / 2;
+        assertEquals(EmbedpipeMain.OVER_THRESHOLD, run(batchArgs(head200, out, "--max-cost", String.valueOf(cap))));
+        JsonNode m = manifest(out);
+        assertEquals("budget_exhausted", m.get("status").asText());
+        assertThat(m.at("/batch/tokens_submitted").asLong()).isLessThanOrEqualTo(estimated / 2).isGreaterThan(estimated / 4);
+        assertThat(ParquetTables.rows(out.resolve("errors"))).isNotEmpty()
+                .allSatisfy(e -> assertEquals("budget_exhausted", e.getString("error_class", 0)));
+    }
+
+    @Test
     void batchesListsAndCancelsWhatIsInFlightAndTheNextRunCollectsWhatCompleted() throws IOException {
         batch.hold(true);
         Path out = dir.resolve("batch");
