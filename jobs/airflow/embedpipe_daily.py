@@ -8,6 +8,12 @@ spark.executorEnv.OPENAI_API_KEY, which the job redacts from Spark's UI and even
 
 In YARN or Kubernetes cluster mode the driver's exit code does not reach Airflow, so a second task reads the run's
 manifest.json and fails when the run failed, went over a quality threshold or ran out of budget.
+
+The second DAG, embedpipe_daily_batch, embeds through OpenAI's Batch API at half the price (embedder.mode=batch):
+one task submits the batches and ends (--submit-only), then a collect task (--collect) commits what finished and
+exits 3 while batches are pending; Airflow retries it every COLLECT_EVERY for up to a day, so no worker is held while
+OpenAI works. Retrying either task never pays twice: the run's journal (OUTPUT/_batches/) attaches to the batches
+already submitted. The collect task needs the driver's exit code (client deploy mode, as conf/spark-submit.json).
 """
 import json
 import os
@@ -22,6 +28,8 @@ ARGS_FILE = os.path.join(PROJECT, "conf", "spark-submit.json")
 INPUT = os.environ.get("EMBEDPIPE_INPUT", "s3a://corpus/jsonl/dt={{ ds }}/")
 OUTPUT = os.environ.get("EMBEDPIPE_OUTPUT", "s3a://embeddings/daily/dt={{ ds }}")
 CACHE = os.environ.get("EMBEDPIPE_CACHE", "s3a://embeddings/cache")
+COLLECT_EVERY = timedelta(minutes=30)
+COLLECT_FOR = timedelta(hours=26)  # the Batch API answers within 24 h
 
 
 def submit_arguments(input_path, output_path, args_file=ARGS_FILE):
@@ -52,7 +60,7 @@ def check_manifest(output_path, **_):
         with fsspec.open(output_path.rstrip("/") + "/manifest.json", "r") as f:
             manifest = json.load(f)
     status = manifest.get("status")
-    if status != "succeeded":
+    if status != "succeeded":  # batch_pending too: the collect task has not finished
         raise RuntimeError("embedpipe run %s ended %s: %s" % (manifest.get("run_id"), status,
                                                              manifest.get("quality", {}).get("breaches")))
     return manifest["totals"]
@@ -75,3 +83,31 @@ with DAG(
     check = PythonOperator(task_id="check_manifest", python_callable=check_manifest,
                            op_kwargs={"output_path": OUTPUT})
     embed >> check
+
+
+def batch_arguments(step):
+    """The daily arguments in batch mode, for one step: --submit-only or --collect."""
+    args = submit_arguments(INPUT, OUTPUT)
+    args["application_args"] += ["--set", "cache.table=" + CACHE, "--set", "embedder.mode=batch", step]
+    args["conf"]["spark.executorEnv.OPENAI_API_KEY"] = "{{ conn.openai_default.password }}"
+    args["env_vars"] = {"OPENAI_API_KEY": "{{ conn.openai_default.password }}"}  # the driver calls the Batch API
+    return args
+
+
+with DAG(
+    dag_id="embedpipe_daily_batch",
+    start_date=datetime(2026, 1, 1),
+    schedule="@daily",
+    catchup=False,
+    max_active_runs=1,
+    default_args={"retries": 2, "retry_delay": timedelta(minutes=10)},  # safe: the journal attaches, never resubmits
+    tags=["embedpipe", "batch"],
+) as batch_dag:
+    submit = SparkSubmitOperator(task_id="batch_submit", conn_id="spark_default", name="embedpipe-submit-{{ ds }}",
+                                 **batch_arguments("--submit-only"))
+    collect = SparkSubmitOperator(task_id="batch_collect", conn_id="spark_default", name="embedpipe-collect-{{ ds }}",
+                                  retries=int(COLLECT_FOR / COLLECT_EVERY), retry_delay=COLLECT_EVERY,
+                                  retry_exponential_backoff=False, **batch_arguments("--collect"))
+    batch_check = PythonOperator(task_id="batch_check_manifest", python_callable=check_manifest,
+                                 op_kwargs={"output_path": OUTPUT})
+    submit >> collect >> batch_check

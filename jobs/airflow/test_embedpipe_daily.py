@@ -101,6 +101,27 @@ class DagTest(unittest.TestCase):
                     with self.assertRaises(RuntimeError):
                         self.dag_module.check_manifest(out)
 
+    def test_the_batch_dag_submits_then_collects_until_a_day_has_passed(self):
+        submit = self.ops["batch_submit"].kwargs
+        collect = self.ops["batch_collect"].kwargs
+        self.assertIn("embedder.mode=batch", submit["application_args"])
+        self.assertEqual("--submit-only", submit["application_args"][-1])
+        self.assertEqual("--collect", collect["application_args"][-1])
+        self.assertNotIn("--collect", submit["application_args"])
+        self.assertIn("cache.table=" + self.dag_module.CACHE, collect["application_args"])
+        self.assertGreaterEqual(collect["retries"] * collect["retry_delay"].total_seconds(), 24 * 3600,
+                                "collect is retried for at least the Batch API's 24 h window")
+        self.assertIn(self.ops["batch_collect"], self.ops["batch_submit"].downstream)
+        self.assertIn(self.ops["batch_check_manifest"], self.ops["batch_collect"].downstream)
+        self.assertEqual("{{ conn.openai_default.password }}", submit["env_vars"]["OPENAI_API_KEY"])
+
+    def test_the_manifest_check_fails_while_batches_are_pending(self):
+        with tempfile.TemporaryDirectory() as out:
+            with open(os.path.join(out, "manifest.json"), "w", encoding="utf-8") as f:
+                json.dump({"run_id": "r", "status": "batch_pending", "totals": {}, "quality": {}}, f)
+            with self.assertRaises(RuntimeError):
+                self.dag_module.check_manifest(out)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -1,6 +1,7 @@
 package dev.embedpipe.cli;
 
 import dev.embedpipe.config.ConfigException;
+import dev.embedpipe.embed.remote.BatchRunner;
 import dev.embedpipe.embed.remote.ProviderFatalException;
 import dev.embedpipe.job.EmbedJob;
 import dev.embedpipe.job.RunReport;
@@ -22,6 +23,14 @@ final class EmbedCommand implements Callable<Integer> {
     @Mixin
     JobOptions options;
 
+    @picocli.CommandLine.Option(names = "--submit-only", description = "Batch mode: submit the batches, journal them and exit 0"
+            + " without waiting (a later run with --collect collects them)")
+    boolean submitOnly;
+
+    @picocli.CommandLine.Option(names = "--collect", description = "Batch mode: collect the batches that finished and commit,"
+            + " without waiting; exit 3 while some are still pending")
+    boolean collect;
+
     @Override
     public Integer call() {
         JobOptions.Prepared job;
@@ -31,9 +40,22 @@ final class EmbedCommand implements Callable<Integer> {
             System.err.println("embedpipe: " + e.getMessage());
             return EmbedpipeMain.USAGE;
         }
+        if ((submitOnly || collect) && !job.config().embedder().batchMode()) {
+            System.err.println("embedpipe: --submit-only and --collect need embedder.mode=batch");
+            return EmbedpipeMain.USAGE;
+        }
+        if (submitOnly && collect) {
+            System.err.println("embedpipe: --submit-only and --collect exclude each other");
+            return EmbedpipeMain.USAGE;
+        }
+        BatchRunner.Step step = submitOnly ? BatchRunner.Step.SUBMIT_ONLY
+                : collect ? BatchRunner.Step.COLLECT : BatchRunner.Step.SUBMIT_AND_WAIT;
         SparkSession spark = SparkSession.builder().config(job.sparkConf()).getOrCreate();
         try {
-            RunReport report = EmbedJob.run(spark, job.config(), job.files());
+            RunReport report = EmbedJob.run(spark, job.config(), job.files(), step);
+            if (report == null) {
+                return EmbedpipeMain.OK; // submit-only: said so, nothing committed
+            }
             System.out.println(report.summary());
             return report.thresholdBreaches().isEmpty() ? EmbedpipeMain.OK : EmbedpipeMain.OVER_THRESHOLD;
         } catch (RuntimeException e) {

@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
 @Command(name = "embedpipe", mixinStandardHelpOptions = true, versionProvider = EmbedpipeMain.Version.class,
         description = "Turns JSONL documents into Parquet embedding tables on Apache Spark.",
         subcommands = {EmbedCommand.class, EstimateCommand.class, RedriveCommand.class, SearchCommand.class,
-                ExportCommand.class, DedupeCommand.class, CommandLine.HelpCommand.class},
+                ExportCommand.class, DedupeCommand.class, BatchesCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:the run failed", "2:usage or configuration error",
                 "3:the run completed over a quality threshold"})
@@ -42,7 +42,7 @@ public final class EmbedpipeMain implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "a command is required: embed, estimate, redrive, search, export or dedupe");
+        throw new CommandLine.ParameterException(spec.commandLine(), "a command is required: embed, estimate, redrive, search, export, dedupe or batches");
     }
 
     static final class Version implements CommandLine.IVersionProvider {

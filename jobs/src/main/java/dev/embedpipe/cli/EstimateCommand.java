@@ -32,13 +32,19 @@ final class EstimateCommand implements Callable<Integer> {
         try {
             var e = EmbedJob.estimate(spark, cfg, job.files());
             double cost = e.tokens() * cfg.cost().usdPerMillionTokens() / 1_000_000.0;
+            double batchCost = e.tokens() * cfg.cost().batchUsdPerMillionTokens() / 1_000_000.0;
             System.out.printf("""
-                    embedpipe estimate (provider %s, model %s)
+                    embedpipe estimate (provider %s, model %s%s)
                       chunks %,d  cache hits %,d  to embed %,d
                       tokens %,d  requests %,d  cost $%.4f at $%s per million tokens%n""",
                     cfg.embedder().provider(), cfg.embedder().model().isBlank() ? "(default)" : cfg.embedder().model(),
+                    cfg.embedder().batchMode() ? ", batch mode" : "",
                     e.chunks(), e.cacheHits(), e.distinctToEmbed(), e.tokens(), e.requests(), cost,
                     cfg.cost().usdPerMillionTokens());
+            if (cfg.embedder().provider().equals("openai")) {
+                System.out.printf("  batch mode: cost $%.4f at $%s per million tokens (cost.batch_discount %s), answers within 24 h%n",
+                        batchCost, cfg.cost().batchUsdPerMillionTokens(), cfg.cost().batchDiscount());
+            }
             return EmbedpipeMain.OK;
         } catch (RuntimeException ex) {
             return EmbedCommand.failed(ex);

@@ -288,12 +288,34 @@ public final class ConfigLoader {
         }
         range("embedder.threads_per_task", c.embedder().threadsPerTask(), 1, 256);
         range("progress.interval_s", c.progress().intervalS(), 0, 3600);
+        validateBatch(c);
         c.spark().conf().forEach((key, value) -> {
             if (!key.startsWith("spark.")) {
                 throw new ConfigException("spark.conf: '" + key + "' is not a Spark setting (they start with 'spark.')");
             }
         });
         provider.validate(c);
+    }
+
+    /** The Batch API keys (embedder.mode, limits.batch_*, cost.batch_discount). */
+    private static void validateBatch(EmbedpipeConfig c) {
+        oneOf("embedder.mode", c.embedder().mode(), Set.of("sync", "batch"));
+        if (c.embedder().batchMode() && !c.embedder().provider().equals("openai")) {
+            throw new ConfigException("embedder.mode: batch needs the openai provider (a server with /files and /batches), got '"
+                    + c.embedder().provider() + "'");
+        }
+        EmbedpipeConfig.Limits l = c.limits();
+        range("limits.batch_poll_s", l.batchPollS(), 1, 86_400);
+        if (!(l.batchMaxWaitH() > 0 && l.batchMaxWaitH() <= 24 * 30)) {
+            throw new ConfigException("limits.batch_max_wait_h: must be over 0 and at most 720 hours, got " + l.batchMaxWaitH());
+        }
+        range("limits.batch_queue_tokens", l.batchQueueTokens(), 0, Long.MAX_VALUE);
+        range("limits.batch_max_requests_per_file", l.batchMaxRequestsPerFile(), 1, 50_000);
+        range("limits.batch_max_file_bytes", l.batchMaxFileBytes(), 1024, 200_000_000);
+        range("limits.batch_max_inputs", l.batchMaxInputs(), 1, 50_000);
+        if (!(c.cost().batchDiscount() > 0 && c.cost().batchDiscount() <= 1)) {
+            throw new ConfigException("cost.batch_discount: a share of the live price in (0, 1], got " + c.cost().batchDiscount());
+        }
     }
 
     /** Checks what only the embed command needs: where to read and where to write. */

@@ -48,7 +48,13 @@ public record EmbedpipeConfig(
             String apiVersion,
             String apiKeyEnv,
             String apiKeyFile,
-            java.util.Map<String, String> headers) implements Serializable {}
+            java.util.Map<String, String> headers,
+            String mode) implements Serializable {
+        /** {@code embedder.mode: batch}: the OpenAI Batch API (half price, answers within 24 h) instead of live calls. */
+        public boolean batchMode() {
+            return "batch".equals(mode);
+        }
+    }
 
     /**
      * Remote request limits. The per-window budgets are the whole job's; each running task gets an equal share
@@ -65,9 +71,20 @@ public record EmbedpipeConfig(
             int maxAttempts,
             int requestTimeoutS,
             int maxRetryWaitS,
-            long maxResponseBytes) implements Serializable {}
+            long maxResponseBytes,
+            int batchPollS,
+            double batchMaxWaitH,
+            long batchQueueTokens,
+            int batchMaxRequestsPerFile,
+            long batchMaxFileBytes,
+            int batchMaxInputs) implements Serializable {}
 
-    public record Cost(double usdPerMillionTokens) implements Serializable {}
+    /** {@code batchDiscount}: the Batch API's price as a share of the live price (OpenAI: 0.5). */
+    public record Cost(double usdPerMillionTokens, double batchDiscount) implements Serializable {
+        public double batchUsdPerMillionTokens() {
+            return usdPerMillionTokens * batchDiscount;
+        }
+    }
 
     /** Content-addressed reuse of vectors: the previous table in the output, a shared table, interrupted runs. */
     public record Cache(boolean enabled, String table) implements Serializable {}

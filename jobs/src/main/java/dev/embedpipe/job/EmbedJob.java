@@ -175,6 +175,15 @@ public final class EmbedJob {
     }
 
     public static RunReport run(SparkSession spark, EmbedpipeConfig config, List<InputFile> files) {
+        return run(spark, config, files, dev.embedpipe.embed.remote.BatchRunner.Step.SUBMIT_AND_WAIT);
+    }
+
+    /**
+     * @param step batch mode only: submit and wait (the default), submit only (returns null, nothing is committed),
+     *             or collect what finished
+     */
+    public static RunReport run(SparkSession spark, EmbedpipeConfig config, List<InputFile> files,
+                                dev.embedpipe.embed.remote.BatchRunner.Step step) {
         long t0 = System.nanoTime();
         Instant startedAt = Instant.now();
         String runId = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC).format(startedAt)
@@ -231,11 +240,26 @@ public final class EmbedJob {
 
             // 5. embed what the cache missed, within the budget
             progress.phase("embed");
-            long[] allowances = allowances(groups, config, read.partitions());
             RequestStatsAccumulator requestStats = new RequestStatsAccumulator();
             spark.sparkContext().register(requestStats, "embedpipe.requests");
-            JavaRDD<Row> embeddedRows = embedMisses(spark, groups, config, model, output, concurrentTasks, allowances, requestStats,
-                    counters);
+            BatchEmbed.Outcome batch = null;
+            JavaRDD<Row> embeddedRows;
+            if (config.embedder().batchMode()) {
+                batch = BatchEmbed.run(spark, groups, config, model, output, runId, step,
+                        committer.stagingTable("_results/batch_answers"), progress);
+                if (batch.rows() == null) {
+                    committer.abort(); // submit-only: the journal holds the batches; nothing is committed
+                    System.out.printf("embedpipe: submitted %d batch(es) (%,d requests, %,d texts, %,d tokens); attached to %d earlier;"
+                                    + " journal %s/_batches/%s.json; run again with --collect to collect and commit%n",
+                            batch.summary().batchesCreated, batch.summary().requestsSubmitted, batch.summary().inputsSubmitted,
+                            batch.summary().tokensSubmitted, batch.summary().batchesAttached, output, runId);
+                    return null;
+                }
+                embeddedRows = batch.rows();
+            } else {
+                long[] allowances = allowances(groups, config, read.partitions());
+                embeddedRows = embedMisses(spark, groups, config, model, output, concurrentTasks, allowances, requestStats, counters);
+            }
             String embeddedPath = committer.stagingTable("_results/embedded");
             spark.createDataFrame(embeddedRows, OutputSchemas.RESULTS).write().option("compression", codec).parquet(embeddedPath);
             stages.done("embed");
@@ -255,7 +279,8 @@ public final class EmbedJob {
                     sum(when(col("chunk_index").equalTo(0), 1).otherwise(0)),
                     sum(when(col("origin").equalTo(OutputSchemas.ERROR), 1).otherwise(0)),
                     sum(when(col("origin").isin(OutputSchemas.FROM_CACHE, OutputSchemas.REUSED), 1).otherwise(0)),
-                    sum(when(col("error_class").equalTo("budget_exhausted"), 1).otherwise(0))).collectAsList();
+                    sum(when(col("error_class").equalTo("budget_exhausted"), 1).otherwise(0)),
+                    sum(when(col("error_class").equalTo("batch_pending"), 1).otherwise(0))).collectAsList();
             Map<Integer, Counts> counts = countsPerFile(files, read.tallies(), read.rejectsPerFile(), perFile);
             long unsent = perFile.stream().mapToLong(r -> r.getLong(6)).sum();
             Dataset<Row> written = spark.read().parquet(committer.stagingTable("embeddings"));
@@ -268,8 +293,14 @@ public final class EmbedJob {
             RunReport report = new RunReport(runId, startedAt, output, config, recorded, files, counts,
                     parquetFiles, read.partitions(), spark.sparkContext().master(), spark.sparkContext().applicationId(),
                     read.readMs(), embedMs, wallMs, requestStats.value(), unsent, committer, stages.done("count"));
+            if (batch != null) {
+                report.batch(batch.summary(), perFile.stream().mapToLong(r -> r.getLong(7)).sum());
+            }
             long tCommit = System.nanoTime();
             committer.commit(report.manifestJson(Instant.now()));
+            if (batch != null) {
+                batch.runner().markCommitted();
+            }
             LOG.info("embedpipe: committed {} in {} ms", output, (System.nanoTime() - tCommit) / 1_000_000);
             return report;
         } catch (RuntimeException e) {
@@ -360,9 +391,14 @@ public final class EmbedJob {
 
     /** The run's token cap from budget.max_total_tokens and budget.max_cost (the tighter one), 0 for none. */
     static long tokenCap(EmbedpipeConfig config) {
+        return tokenCap(config, config.cost().usdPerMillionTokens());
+    }
+
+    /** The same at another price (batch mode's). */
+    static long tokenCap(EmbedpipeConfig config, double usdPerMillionTokens) {
         long cap = config.budget().maxTotalTokens();
         if (config.budget().maxCost() > 0) {
-            long byCost = (long) Math.floor(config.budget().maxCost() / config.cost().usdPerMillionTokens() * 1_000_000);
+            long byCost = (long) Math.floor(config.budget().maxCost() / usdPerMillionTokens * 1_000_000);
             cap = cap == 0 ? byCost : Math.min(cap, byCost);
         }
         return cap;

@@ -87,6 +87,10 @@ public final class RunReport {
     /** The quality thresholds this run went over, as "key: actual > limit" lines; empty when none. */
     public List<String> thresholdBreaches() {
         List<String> breaches = new java.util.ArrayList<>();
+        if (batch != null && batch.pendingInputs > 0) {
+            breaches.add(String.format("batch: %,d texts still pending at the Batch API (errors/ batch_pending; rerun or --collect to collect them)",
+                    batch.pendingInputs));
+        }
         check(breaches, "quality.max_reject_ratio", rejectRatio(), config.quality().maxRejectRatio());
         check(breaches, "quality.max_error_ratio", errorRatio(), config.quality().maxErrorRatio());
         if (unsent > 0) {
@@ -105,14 +109,30 @@ public final class RunReport {
         return totals.lines() == 0 ? 0 : (double) totals.rejected() / totals.lines();
     }
 
-    /** Chunks that failed to embed; chunks not sent for the budget are not failures. */
+    /** Chunks that failed to embed; chunks not sent for the budget (or still pending at the Batch API) are not failures. */
     double errorRatio() {
-        return totals.chunks() == 0 ? 0 : (double) (totals.errored() - unsent) / totals.chunks();
+        return totals.chunks() == 0 ? 0 : (double) (totals.errored() - unsent - pending) / totals.chunks();
+    }
+
+    /** Batch mode: what was submitted and collected, and the chunks whose batch has not finished. */
+    private dev.embedpipe.embed.remote.BatchRunner.Summary batch;
+    private long pending;
+
+    void batch(dev.embedpipe.embed.remote.BatchRunner.Summary summary, long pendingChunks) {
+        this.batch = summary;
+        this.pending = pendingChunks;
+    }
+
+    public dev.embedpipe.embed.remote.BatchRunner.Summary batch() {
+        return batch;
     }
 
     public String status() {
         if (unsent > 0) {
             return "budget_exhausted";
+        }
+        if (pending > 0) {
+            return "batch_pending";
         }
         return thresholdBreaches().isEmpty() ? "succeeded" : "over_threshold";
     }
@@ -125,9 +145,10 @@ public final class RunReport {
         return requests;
     }
 
-    /** Tokens sent (every attempt) at the configured price. */
+    /** Tokens sent (every attempt) at the configured price, plus tokens billed by the Batch API at its price. */
     public double estimatedCost() {
-        return requests.tokensSent * config.cost().usdPerMillionTokens() / 1_000_000.0;
+        return requests.tokensSent * config.cost().usdPerMillionTokens() / 1_000_000.0
+                + (batch == null ? 0 : batch.tokensBilled * config.cost().batchUsdPerMillionTokens() / 1_000_000.0);
     }
 
     public String summary() {
@@ -142,6 +163,9 @@ public final class RunReport {
                 totals.cached(), totals.errored(), requests.requests, requests.tokensSent, estimatedCost(),
                 wallMs / 1000.0, embedMs / 1000.0, chunksPerSecond(),
                 totals.reconciles() ? "" : "\n  WARNING: counts do not reconcile, see manifest.json")
+                + (batch == null ? "" : String.format("%n  batch API: %,d request(s) in %,d new batch(es), %,d attached, %,d collected;"
+                        + " %,d tokens billed at $%s per million", batch.requestsSubmitted, batch.batchesCreated, batch.batchesAttached,
+                        batch.batchesCollected, batch.tokensBilled, config.cost().batchUsdPerMillionTokens()))
                 + thresholdBreaches().stream().map(b -> "\n  OVER THRESHOLD " + b).collect(java.util.stream.Collectors.joining());
     }
 
@@ -214,6 +238,24 @@ public final class RunReport {
         latency.put("p99", requests.latencyPercentileMs(0.99));
         req.put("estimated_cost_usd", estimatedCost());
         req.put("counting", "successful task attempts only");
+        ObjectNode billed = req.putObject("tokens_billed");
+        billed.put("sync", requests.tokensSent);
+        billed.put("batch", batch == null ? 0 : batch.tokensBilled);
+        if (batch != null) {
+            ObjectNode b = root.putObject("batch");
+            b.put("files_uploaded", batch.filesUploaded);
+            b.put("batches_created", batch.batchesCreated);
+            b.put("requests_submitted", batch.requestsSubmitted);
+            b.put("inputs_submitted", batch.inputsSubmitted);
+            b.put("tokens_submitted", batch.tokensSubmitted);
+            b.put("batches_attached", batch.batchesAttached);
+            b.put("batches_adopted", batch.batchesAdopted);
+            b.put("batches_collected", batch.batchesCollected);
+            b.put("batches_requeued", batch.requeued);
+            b.put("tokens_billed", batch.tokensBilled);
+            b.put("usd_per_million_tokens", config.cost().batchUsdPerMillionTokens());
+            b.put("pending_chunks", pending);
+        }
 
         ObjectNode timings = root.putObject("timings_ms");
         timings.put("read", readMs);

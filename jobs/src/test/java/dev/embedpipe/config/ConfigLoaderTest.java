@@ -49,6 +49,20 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void batchModeKeysAreCheckedWithOneLineEach() {
+        EmbedpipeConfig c = ConfigLoader.defaultsWith(Map.of());
+        assertEquals("sync", c.embedder().mode());
+        assertEquals(60, c.limits().batchPollS());
+        assertEquals(25.0, c.limits().batchMaxWaitH());
+        assertEquals(0.5, c.cost().batchDiscount());
+        assertThat(error("embedder.mode=batch")).startsWith("embedder.mode: batch needs the openai provider");
+        assertThat(error("embedder.mode=later")).startsWith("embedder.mode: 'later' is not allowed, use one of [batch, sync]");
+        assertThat(error("limits.batch_max_requests_per_file=50001")).startsWith("limits.batch_max_requests_per_file: must be between 1 and 50000");
+        assertThat(error("cost.batch_discount=0")).startsWith("cost.batch_discount: a share of the live price");
+        assertThat(error("limits.batch_max_wait_h=0")).startsWith("limits.batch_max_wait_h: must be over 0");
+    }
+
+    @Test
     void unknownKeysAreRejectedByName() throws Exception {
         Path yaml = dir.resolve("c.yaml");
         Files.writeString(yaml, "chunk:\n  max_tokenz: 10\n");

@@ -70,11 +70,16 @@ abstract class RemoteProvider implements EmbedderProvider {
     }
 
     /** The configuration with this provider's defaults filled in (base URL, model). */
+    public EmbedpipeConfig resolved(EmbedpipeConfig c) {
+        return withDefaults(c);
+    }
+
+    /** The configuration with this provider's defaults filled in (base URL, model). */
     EmbedpipeConfig withDefaults(EmbedpipeConfig c) {
         EmbedpipeConfig.Embedder e = c.embedder();
         EmbedpipeConfig.Embedder filled = new EmbedpipeConfig.Embedder(e.provider(), e.batchSize(), e.threadsPerTask(),
                 e.modelPath(), e.tokenizerPath(), baseUrl(e), model(e), e.dimensions(), e.encodingFormat(), e.apiVersion(),
-                e.apiKeyEnv(), e.apiKeyFile(), e.headers());
+                e.apiKeyEnv(), e.apiKeyFile(), e.headers(), e.mode());
         return new EmbedpipeConfig(c.input(), c.output(), c.spark(), c.clean(), c.chunk(), c.quality(), filled, c.limits(), c.cost(),
                 c.cache(), c.budget(), c.progress());
     }

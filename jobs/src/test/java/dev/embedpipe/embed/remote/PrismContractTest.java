@@ -142,6 +142,41 @@ class PrismContractTest {
         assertEquals(3, upstream.requestCount());
     }
 
+    @Test
+    void everyRequestOfBatchModeIsValidForTheSpec() throws Exception {
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        EmbedpipeConfig config = config("http://127.0.0.1:" + mockPort, Map.of("embedder.mode", "batch",
+                "embedder.model", "text-embedding-3-small", "embedder.dimensions", 256));
+        BatchApi api = new BatchApi(config);
+        BatchRequest line = BatchRequest.of("r1-0-0", List.of("h1", "h2"), List.of("first text", "second text ✓"), 4,
+                new OpenAiProvider().resolved(config).embedder());
+        // the request lines carry the live path's /embeddings body: it must be valid there too
+        com.fasterxml.jackson.databind.JsonNode parsed = new com.fasterxml.jackson.databind.ObjectMapper().readTree(line.line());
+        assertEquals("/v1/embeddings", parsed.get("url").asText());
+        assertEquals("POST", parsed.get("method").asText());
+        HttpRequest inner = HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + mockPort + "/embeddings"))
+                .header("Content-Type", "application/json").header("Authorization", "Bearer sk-contract-test")
+                .POST(HttpRequest.BodyPublishers.ofString(parsed.get("body").toString())).build();
+        Map<String, HttpRequest> requests = new java.util.LinkedHashMap<>();
+        requests.put("request line body", inner);
+        requests.put("POST /files", api.uploadRequest("run-0.jsonl", line.line()));
+        requests.put("POST /batches", api.createRequest("file-abc123", Map.of("embedpipe_run", "r1", "embedpipe_file", "0123abcd")));
+        requests.put("GET /batches/{id}", api.getRequest("batch_abc123"));
+        requests.put("GET /batches", api.listRequest(null));
+        requests.put("GET /batches?after", api.listRequest("batch_abc123"));
+        requests.put("POST /batches/{id}/cancel", api.cancelRequest("batch_abc123"));
+        requests.put("GET /files/{id}/content", api.contentRequest("file-abc123"));
+        for (Map.Entry<String, HttpRequest> r : requests.entrySet()) {
+            HttpResponse<String> response = client.send(r.getValue(), HttpResponse.BodyHandlers.ofString());
+            assertThat(response.statusCode()).as("Prism's verdict on %s: %s", r.getKey(), response.body()).isEqualTo(200);
+        }
+        // and the check can fail: a batch without its completion window is refused
+        HttpRequest broken = HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + mockPort + "/batches"))
+                .header("Content-Type", "application/json").header("Authorization", "Bearer sk-contract-test")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"input_file_id\": \"file-1\", \"endpoint\": \"/v1/embeddings\"}")).build();
+        assertEquals(422, client.send(broken, HttpResponse.BodyHandlers.ofString()).statusCode());
+    }
+
     private static int freePort() throws IOException {
         try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             return socket.getLocalPort();
