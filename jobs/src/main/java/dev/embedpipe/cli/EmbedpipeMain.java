@@ -24,17 +24,28 @@ public final class EmbedpipeMain implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    @CommandLine.Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
+            description = "On a failure, print the stack trace instead of writing it to a log file")
+    void verbose(boolean on) {
+        ErrorReport.verbose(on);
+    }
+
     public static void main(String[] args) {
         System.exit(execute(args));
     }
 
-    /** Runs a command and returns its exit code (tests call this instead of main). */
+    /**
+     * Runs a command and returns its exit code (tests call this instead of main). Whatever a command throws is mapped
+     * to its exit code and one line by {@link ErrorReport}, for every command alike.
+     */
     public static int execute(String... args) {
+        ErrorReport.verbose(false);
         CommandLine cli = new CommandLine(new EmbedpipeMain());
         cli.setParameterExceptionHandler((e, a) -> {
-            e.getCommandLine().getErr().println("embedpipe: " + e.getMessage() + " (see --help)");
+            ErrorReport.oneLine(e.getMessage() + " (see --help)");
             return USAGE;
         });
+        cli.setExecutionExceptionHandler((e, commandLine, parsed) -> ErrorReport.report(e));
         return cli.execute(args);
     }
 
