@@ -3,6 +3,7 @@ package dev.embedpipe.write;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.embedpipe.config.ConfigException;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FSDataOutputStream;
@@ -17,7 +18,6 @@ import org.slf4j.LoggerFactory;
 
 import java.io.FileNotFoundException;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -70,7 +70,7 @@ public final class RunLease implements AutoCloseable {
 
     /**
      * Takes the lease on {@code output} (creating the folder), or throws {@link HeldException} naming the run that
-     * holds it.
+     * holds it, or {@link ConfigException} when the folder cannot be written.
      *
      * @param command the command taking it (embed, redrive, dedupe), recorded for the message another run prints
      */
@@ -78,6 +78,9 @@ public final class RunLease implements AutoCloseable {
         Path out = new Path(output);
         try {
             FileSystem fs = out.getFileSystem(conf);
+            if (fs instanceof LocalFileSystem local) {
+                fs = local.getRaw(); // no .crc beside a file that is rewritten in place
+            }
             if (!fs.mkdirs(out)) {
                 throw new IOException("cannot create the folder");
             }
@@ -92,6 +95,7 @@ public final class RunLease implements AutoCloseable {
                     continue; // released between our two looks
                 }
                 Holder holder = Holder.of(seen, modifiedAt(fs, file));
+                LOG.debug("embedpipe: lease {} held by {}", file, holder);
                 Duration silent = Duration.between(holder.heartbeat(), Instant.now());
                 if (holder.driverGone()) {
                     takeover = "took over the lease on " + output + " of run " + holder.runId() + ": its driver (pid "
@@ -112,7 +116,9 @@ public final class RunLease implements AutoCloseable {
             }
             throw new HeldException("another run is taking the lease on " + output + " at the same time; nothing was changed; run again later");
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write the run lease " + output + "/" + FILE + ": " + e.getMessage(), e);
+            // Before any work: the output cannot be written (read-only, full, no permission), a usage error.
+            throw new ConfigException("--output " + output + ": cannot write " + FILE + " there (" + e.getMessage()
+                    + "); nothing was changed; choose a folder you can write");
         }
     }
 
@@ -157,7 +163,7 @@ public final class RunLease implements AutoCloseable {
     /** Atomic where the file system allows it: O_EXCL on local disks, create(overwrite=false) elsewhere. */
     private static boolean createIfAbsent(FileSystem fs, Path file, byte[] content) throws IOException {
         FileSystem raw = fs instanceof LocalFileSystem local ? local.getRaw() : fs;
-        if (raw instanceof RawLocalFileSystem rawLocal) {
+        if (raw instanceof RawLocalFileSystem rawLocal && "file".equals(raw.getUri().getScheme())) {
             try {
                 Files.write(rawLocal.pathToFile(file).toPath(), content, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
                 return true;
@@ -201,7 +207,7 @@ public final class RunLease implements AutoCloseable {
         node.put("tool", "embedpipe");
         node.put("run_id", runId);
         node.put("command", command);
-        node.put("host", host());
+        node.put("host", thisHost());
         node.put("pid", self.pid());
         self.info().startInstant().ifPresent(t -> node.put("pid_started_at", t.toString()));
         node.put("started_at", started.toString());
@@ -209,7 +215,7 @@ public final class RunLease implements AutoCloseable {
         return node.toString().getBytes(StandardCharsets.UTF_8);
     }
 
-    static String host() {
+    static String thisHost() {
         try {
             return InetAddress.getLocalHost().getHostName();
         } catch (IOException e) {
@@ -237,7 +243,7 @@ public final class RunLease implements AutoCloseable {
 
         /** Same host, and the process is not running (or its pid now belongs to a process started later). */
         boolean driverGone() {
-            if (pid <= 0 || !host.equals(host())) {
+            if (pid <= 0 || !host.equals(thisHost())) {
                 return false;
             }
             var process = ProcessHandle.of(pid);
