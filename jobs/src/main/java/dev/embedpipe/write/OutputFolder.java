@@ -84,7 +84,7 @@ public final class OutputFolder {
         try {
             FileSystem fs = out.getFileSystem(conf);
             Path qualified = fs.makeQualified(out);
-            checkNotOverlapping(qualified, inputs, conf);
+            checkNotOverlapping(qualified, output, inputs, conf);
             FileStatus status = statusOrNull(fs, qualified);
             if (status == null) {
                 checkCreatable(fs, qualified, output);
@@ -116,18 +116,18 @@ public final class OutputFolder {
     }
 
     /** Output equal to or inside an input folder (the run would read itself), or an input inside the output. */
-    static void checkNotOverlapping(Path output, List<String> inputs, Configuration conf) throws IOException {
+    static void checkNotOverlapping(Path output, String given, List<String> inputs, Configuration conf) throws IOException {
         String out = withSlash(output);
         for (String input : inputs) {
             Path base = globFreePrefix(new Path(input));
             Path qualified = base.getFileSystem(conf).makeQualified(base);
             String in = withSlash(qualified);
             if (out.startsWith(in)) {
-                throw new ConfigException("--output " + output + ": is " + (out.equals(in) ? "" : "inside ") + "the input "
+                throw new ConfigException("--output " + given + ": is " + (out.equals(in) ? "" : "inside ") + "the input "
                         + input + ", so a run would read its own output; choose an output folder outside every input");
             }
             if (in.startsWith(out)) {
-                throw new ConfigException("--input " + input + ": is inside the output folder " + output
+                throw new ConfigException("--input " + input + ": is inside the output folder " + given
                         + ", which a run replaces; move the input or choose another output");
             }
         }
@@ -152,7 +152,7 @@ public final class OutputFolder {
                 continue;
             }
             if (!status.isDirectory()) {
-                throw new ConfigException("--output " + given + ": " + at + " is a file, so no folder can be made under it; "
+                throw new ConfigException("--output " + given + ": " + show(at) + " is a file, so no folder can be made under it; "
                         + "choose another path");
             }
             checkLocalWritable(fs, at, given);
@@ -185,6 +185,11 @@ public final class OutputFolder {
             }
             throw e;
         }
+    }
+
+    /** A path as the user wrote it: local ones without "file:". */
+    private static String show(Path p) {
+        return "file".equals(p.toUri().getScheme()) ? p.toUri().getPath() : p.toString();
     }
 
     private static String withSlash(Path p) {

@@ -171,9 +171,9 @@ public final class RunLease implements AutoCloseable {
                 return false;
             }
         }
-        try (FSDataOutputStream out = fs.create(file, false)) {
-            out.write(content);
-            return true;
+        FSDataOutputStream out;
+        try {
+            out = fs.create(file, false);
         } catch (FileAlreadyExistsException e) {
             return false;
         } catch (IOException e) {
@@ -182,6 +182,13 @@ public final class RunLease implements AutoCloseable {
             }
             throw e;
         }
+        try (out) {
+            out.write(content);
+        } catch (IOException e) {
+            fs.delete(file, false); // ours, half-written: another run must not wait for it
+            throw e;
+        }
+        return true;
     }
 
     private static byte[] readOrNull(FileSystem fs, Path file) throws IOException {

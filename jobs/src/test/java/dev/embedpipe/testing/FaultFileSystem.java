@@ -58,10 +58,6 @@ public final class FaultFileSystem extends RawLocalFileSystem {
         if (failPath == null || !failPath.matcher(f.toUri().getPath()).matches()) {
             return out;
         }
-        if (WRITTEN.get() >= failAfterBytes) {
-            out.close();
-            throw new IOException(message);
-        }
         return new FilterOutputStream(out) {
             @Override
             public void write(int b) throws IOException {
@@ -76,7 +72,7 @@ public final class FaultFileSystem extends RawLocalFileSystem {
             }
 
             private void count(int n) throws IOException {
-                if (WRITTEN.addAndGet(n) > failAfterBytes) {
+                if (WRITTEN.addAndGet(n) > failAfterBytes) { // opening a file works on a full disk, writing fails
                     throw new IOException(message);
                 }
             }
