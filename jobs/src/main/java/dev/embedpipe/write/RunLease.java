@@ -222,7 +222,8 @@ public final class RunLease implements AutoCloseable {
         return node.toString().getBytes(StandardCharsets.UTF_8);
     }
 
-    static String thisHost() {
+    /** The host name a lease records, to tell whether its driver runs on this machine. */
+    public static String thisHost() {
         try {
             return InetAddress.getLocalHost().getHostName();
         } catch (IOException e) {
