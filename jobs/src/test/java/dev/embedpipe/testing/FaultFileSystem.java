@@ -1,6 +1,7 @@
 package dev.embedpipe.testing;
 
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.fs.RawLocalFileSystem;
 import org.apache.hadoop.fs.permission.FsPermission;
@@ -42,6 +43,33 @@ public final class FaultFileSystem extends RawLocalFileSystem {
     @Override
     public String getScheme() {
         return SCHEME;
+    }
+
+    // The local file statuses load permissions from a java.io.File made of the path's URI, which must be "file:":
+    // hand out plain statuses instead.
+    @Override
+    public FileStatus getFileStatus(Path f) throws IOException {
+        return plain(super.getFileStatus(f));
+    }
+
+    @Override
+    public FileStatus getFileLinkStatus(Path f) throws IOException {
+        return plain(super.getFileLinkStatus(f));
+    }
+
+    @Override
+    public FileStatus[] listStatus(Path f) throws IOException {
+        FileStatus[] statuses = super.listStatus(f);
+        for (int i = 0; i < statuses.length; i++) {
+            statuses[i] = plain(statuses[i]);
+        }
+        return statuses;
+    }
+
+    private static FileStatus plain(FileStatus s) {
+        String user = System.getProperty("user.name");
+        return new FileStatus(s.getLen(), s.isDirectory(), s.getReplication(), s.getBlockSize(), s.getModificationTime(),
+                s.getAccessTime(), s.isDirectory() ? FsPermission.getDirDefault() : FsPermission.getFileDefault(), user, user, s.getPath());
     }
 
     @Override
