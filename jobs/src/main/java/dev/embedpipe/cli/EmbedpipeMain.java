@@ -40,6 +40,7 @@ public final class EmbedpipeMain implements Runnable {
      */
     public static int execute(String... args) {
         ErrorReport.verbose(false);
+        ErrorReport.OutputContext.set(null);
         CommandLine cli = new CommandLine(new EmbedpipeMain());
         cli.setParameterExceptionHandler((e, a) -> {
             ErrorReport.oneLine(e.getMessage() + " (see --help)");

@@ -119,18 +119,31 @@ public final class OutputFolder {
     static void checkNotOverlapping(Path output, String given, List<String> inputs, Configuration conf) throws IOException {
         String out = withSlash(output);
         for (String input : inputs) {
-            Path base = globFreePrefix(new Path(input));
-            Path qualified = base.getFileSystem(conf).makeQualified(base);
-            String in = withSlash(qualified);
-            if (out.startsWith(in)) {
-                throw new ConfigException("--output " + given + ": is " + (out.equals(in) ? "" : "inside ") + "the input "
-                        + input + ", so a run would read its own output; choose an output folder outside every input");
-            }
-            if (in.startsWith(out)) {
+            Path pattern = new Path(input);
+            FileSystem fs = pattern.getFileSystem(conf);
+            Path base = fs.makeQualified(globFreePrefix(pattern));
+            String in = withSlash(base);
+            if (in.startsWith(out) && !in.equals(out)) {
                 throw new ConfigException("--input " + input + ": is inside the output folder " + given
                         + ", which a run replaces; move the input or choose another output");
             }
+            boolean glob = !base.equals(fs.makeQualified(pattern));
+            if (out.startsWith(in) && (!glob || globReaches(fs.makeQualified(pattern), base, output))) {
+                throw new ConfigException("--output " + given + ": is " + (out.equals(in) ? "" : "inside ") + "the input "
+                        + input + ", so a run would read its own output; choose an output folder outside every input");
+            }
         }
+    }
+
+    /** Whether the glob matches the output or one of its folders below the glob's fixed part (a matched folder is read whole). */
+    private static boolean globReaches(Path pattern, Path base, Path output) {
+        java.nio.file.PathMatcher matcher = java.nio.file.FileSystems.getDefault().getPathMatcher("glob:" + pattern.toUri().getPath());
+        for (Path at = output; at != null && at.depth() > base.depth(); at = at.getParent()) {
+            if (matcher.matches(java.nio.file.Path.of(at.toUri().getPath()))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The longest leading part of a path without glob characters: what a glob can match under. */

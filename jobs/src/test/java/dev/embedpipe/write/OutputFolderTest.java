@@ -75,7 +75,10 @@ class OutputFolderTest {
         assertThat(assertThrows(ConfigException.class, () -> OutputFolder.checkWritable(in.toString(), List.of(in.toString()), conf))
                 .getMessage()).contains("is the input");
         assertThat(assertThrows(ConfigException.class, () -> OutputFolder.checkWritable(in.resolve("out").toString(),
-                List.of(in + "/*.jsonl"), conf)).getMessage()).contains("is inside the input");
+                List.of(in.toString()), conf)).getMessage()).contains("is inside the input");
+        assertThat(assertThrows(ConfigException.class, () -> OutputFolder.checkWritable(in.resolve("out/x").toString(),
+                List.of(in + "/o*"), conf)).getMessage()).as("a glob matching a folder above the output").contains("is inside the input");
+        assertDoesNotThrow(() -> OutputFolder.checkWritable(in.resolve("out").toString(), List.of(in + "/*.jsonl"), conf));
         assertThat(assertThrows(ConfigException.class, () -> OutputFolder.checkWritable(dir.toString(),
                 List.of(in.resolve("docs.jsonl").toString()), conf)).getMessage()).contains("is inside the output folder");
         assertDoesNotThrow(() -> OutputFolder.checkWritable(dir.resolve("in-out").toString(), List.of(in.toString()), conf));
