@@ -155,5 +155,22 @@ class OutputSafetyTest {
                 + "build-7, pid 1, heartbeat ").endsWith("s ago); nothing was changed; run again when it has finished (a lease "
                 + "without a heartbeat for 60 s is taken over)").doesNotContain("\n");
         assertThat(snapshot(out)).isEqualTo(before);
+
+        // redrive writes the output too, so it takes the same lease
+        Files.writeString(out.resolve("manifest.json"), "{\"tool\": {\"name\": \"embedpipe\"}, \"layout\": \"embedpipe-output/1\"}");
+        err.reset();
+        assertEquals(1, EmbedpipeMain.execute("redrive", "--table", out.toString(), "--master", "local[1]"));
+        assertThat(stderr()).startsWith("embedpipe: another run is writing " + out + ": run 20261201T120000Z-embed-1").doesNotContain("\n");
+    }
+
+    @Test
+    void redriveRefusesAFolderWhoseManifestIsNotEmbedpipes() throws IOException {
+        Path out = Files.createDirectories(dir.resolve("album"));
+        Files.writeString(out.resolve("manifest.json"), "{\"name\": \"my photo album\"}");
+        Map<String, String> before = snapshot(out);
+        assertEquals(2, EmbedpipeMain.execute("redrive", "--table", out.toString()));
+        assertThat(stderr()).isEqualTo("embedpipe: --table " + out + ": its manifest.json is not an embedpipe manifest; nothing was "
+                + "changed; name the output folder of an embed run");
+        assertThat(snapshot(out)).isEqualTo(before);
     }
 }

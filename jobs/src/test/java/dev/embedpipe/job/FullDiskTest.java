@@ -70,7 +70,8 @@ class FullDiskTest {
                 Map.of("fail.path", ".*/_checkpoints/.*", "fail.after.bytes", "0"));
         assertThat(second.waitFor(300, TimeUnit.SECONDS)).isTrue();
         String log = read(dir.resolve("second.log"));
-        System.out.println("full disk, second run: exit " + second.exitValue() + ", "
+        System.out.println("full disk, second run: exit " + second.exitValue() + ", " + log.lines().count() + " lines of console, "
+                + log.lines().filter(l -> l.startsWith("\tat ")).count() + " of them trace lines, "
                 + log.lines().filter(l -> l.startsWith("embedpipe: ")).toList());
         assertEquals(1, second.exitValue(), log);
         assertThat(log).doesNotContain("SIGSEGV", "hs_err");
