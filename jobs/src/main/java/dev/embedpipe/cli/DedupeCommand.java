@@ -1,6 +1,7 @@
 package dev.embedpipe.cli;
 
 import dev.embedpipe.config.ConfigException;
+import dev.embedpipe.config.EmbedpipeConfig;
 import dev.embedpipe.use.Dedupe;
 import dev.embedpipe.use.EmbeddingTable;
 import dev.embedpipe.write.RunLease;
@@ -48,7 +49,8 @@ final class DedupeCommand extends TableCommand implements Callable<Integer> {
         EmbeddingTable t = openTable();
         String dir = to != null ? to : new Path(t.output(), "dedupe").toString();
         // Writing into the table's folder: one writer at a time there, as for embed and redrive.
-        try (RunLease lease = to == null ? JobOptions.lease(t.output(), config(t), sparkConf(config(t)), "dedupe") : null) {
+        EmbedpipeConfig cfg = config(t);
+        try (RunLease lease = to == null ? JobOptions.lease(t.output(), cfg, sparkConf(cfg), "dedupe") : null) {
             Dedupe.Result r = Dedupe.run(t, threshold, m, threads != null ? threads : Runtime.getRuntime().availableProcessors(),
                     recallSample, dir);
             System.out.printf(Locale.ROOT, "embedpipe: %,d pairs at cosine >= %s among %,d vectors of %s (%s, %s) in %.1f s%n",

@@ -6,15 +6,16 @@ import picocli.CommandLine.Command;
 
 /**
  * {@code embedpipe COMMAND [OPTIONS]}: the one main class for jobs/bin/embedpipe and spark-submit.
- * Exit codes: 0 success, 1 the run failed, 2 usage or configuration error, 3 completed over a quality threshold.
+ * Exit codes: 0 success, 1 the run failed (or another run holds the output), 2 usage or configuration error (or a
+ * refused output), 3 completed over a quality threshold; each but 0 with one line on stderr ({@link ErrorReport}).
  */
 @Command(name = "embedpipe", mixinStandardHelpOptions = true, versionProvider = EmbedpipeMain.Version.class,
         description = "Turns JSONL documents into Parquet embedding tables on Apache Spark.",
         subcommands = {EmbedCommand.class, EstimateCommand.class, RedriveCommand.class, SearchCommand.class,
                 ExportCommand.class, DedupeCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
-        exitCodeList = {"0:success", "1:the run failed", "2:usage or configuration error",
-                "3:the run completed over a quality threshold"})
+        exitCodeList = {"0:success", "1:the run failed, or another run holds the output",
+                "2:usage or configuration error, or an output the job refuses", "3:the run completed over a quality threshold"})
 public final class EmbedpipeMain implements Runnable {
     public static final int OK = 0;
     public static final int FAILED = 1;

@@ -6,11 +6,11 @@ import dev.embedpipe.config.ConfigException;
 import dev.embedpipe.config.ConfigLoader;
 import dev.embedpipe.config.EmbedpipeConfig;
 import dev.embedpipe.job.RedriveJob;
+import dev.embedpipe.write.OutputFolder;
+import dev.embedpipe.write.RunLease;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.SparkConf;
 import org.apache.spark.deploy.SparkHadoopUtil;
-import dev.embedpipe.write.OutputFolder;
-import dev.embedpipe.write.RunLease;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
