@@ -1,6 +1,5 @@
 package dev.embedpipe.cli;
 
-import dev.embedpipe.config.ConfigException;
 import dev.embedpipe.config.ConfigLoader;
 import dev.embedpipe.config.EmbedpipeConfig;
 import dev.embedpipe.embed.remote.BatchApi;
@@ -33,38 +32,29 @@ final class BatchesCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        EmbedpipeConfig config;
-        try {
-            config = ConfigLoader.load(configFile, Map.of("embedder.provider", "openai"), sets);
-        } catch (ConfigException e) {
-            System.err.println("embedpipe: " + e.getMessage());
-            return EmbedpipeMain.USAGE;
-        }
-        try {
-            BatchApi api = new BatchApi(config);
-            List<BatchJournal> journals = BatchJournal.open(table, new org.apache.hadoop.conf.Configuration());
-            int inFlight = 0;
-            System.out.printf("%-26s %-24s %-12s %12s %10s %12s%n", "run", "batch", "status", "done/total", "inputs", "tokens");
-            for (BatchJournal j : journals) {
-                for (BatchJournal.Entry e : j.open()) {
-                    if (e.batchId == null) {
-                        System.out.printf("%-26s %-24s %-12s %12s %,10d %,12d%n", j.runId(), "-", "not created", "-", e.inputs, e.tokens);
-                        continue;
-                    }
-                    BatchApi.Batch b = api.get(e.batchId);
-                    if (cancel && !b.finished()) {
-                        b = api.cancel(e.batchId);
-                    }
-                    inFlight += b.finished() ? 0 : 1;
-                    System.out.printf("%-26s %-24s %-12s %12s %,10d %,12d%n", j.runId(), b.id(), b.status(),
-                            b.completed() + "/" + b.total(), e.inputs, e.tokens);
+        // ConfigException (exit 2) and failures (exit 1) reach ErrorReport, the one mapper for every command.
+        EmbedpipeConfig config = ConfigLoader.load(configFile, Map.of("embedder.provider", "openai"), sets);
+        BatchApi api = new BatchApi(config);
+        List<BatchJournal> journals = BatchJournal.open(table, new org.apache.hadoop.conf.Configuration());
+        int inFlight = 0;
+        System.out.printf("%-26s %-24s %-12s %12s %10s %12s%n", "run", "batch", "status", "done/total", "inputs", "tokens");
+        for (BatchJournal j : journals) {
+            for (BatchJournal.Entry e : j.open()) {
+                if (e.batchId == null) {
+                    System.out.printf("%-26s %-24s %-12s %12s %,10d %,12d%n", j.runId(), "-", "not created", "-", e.inputs, e.tokens);
+                    continue;
                 }
+                BatchApi.Batch b = api.get(e.batchId);
+                if (cancel && !b.finished()) {
+                    b = api.cancel(e.batchId);
+                }
+                inFlight += b.finished() ? 0 : 1;
+                System.out.printf("%-26s %-24s %-12s %12s %,10d %,12d%n", j.runId(), b.id(), b.status(),
+                        b.completed() + "/" + b.total(), e.inputs, e.tokens);
             }
-            System.out.printf("embedpipe: %d batch(es) %s%n", inFlight, cancel ? "being cancelled (a rerun or --collect collects what completed)"
-                    : "in flight");
-            return EmbedpipeMain.OK;
-        } catch (RuntimeException e) {
-            return EmbedCommand.failed(e);
         }
+        System.out.printf("embedpipe: %d batch(es) %s%n", inFlight, cancel ? "being cancelled (a rerun or --collect collects what completed)"
+                : "in flight");
+        return EmbedpipeMain.OK;
     }
 }

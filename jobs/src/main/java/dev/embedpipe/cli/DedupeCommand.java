@@ -1,8 +1,10 @@
 package dev.embedpipe.cli;
 
 import dev.embedpipe.config.ConfigException;
+import dev.embedpipe.config.EmbedpipeConfig;
 import dev.embedpipe.use.Dedupe;
 import dev.embedpipe.use.EmbeddingTable;
+import dev.embedpipe.write.RunLease;
 import org.apache.hadoop.fs.Path;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -35,25 +37,20 @@ final class DedupeCommand extends TableCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        EmbeddingTable t;
-        Dedupe.Method m;
-        try {
-            m = switch (method) {
-                case "auto" -> Dedupe.Method.AUTO;
-                case "exact" -> Dedupe.Method.EXACT;
-                case "lsh" -> Dedupe.Method.LSH;
-                default -> throw new ConfigException("--method: exact, lsh or auto, got " + method);
-            };
-            if (threads != null && threads < 1 || recallSample < 0) {
-                throw new ConfigException("--threads must be at least 1 and --recall-sample at least 0");
-            }
-            t = openTable();
-        } catch (ConfigException e) {
-            System.err.println("embedpipe: " + e.getMessage());
-            return EmbedpipeMain.USAGE;
+        Dedupe.Method m = switch (method) {
+            case "auto" -> Dedupe.Method.AUTO;
+            case "exact" -> Dedupe.Method.EXACT;
+            case "lsh" -> Dedupe.Method.LSH;
+            default -> throw new ConfigException("--method: exact, lsh or auto, got " + method);
+        };
+        if (threads != null && threads < 1 || recallSample < 0) {
+            throw new ConfigException("--threads must be at least 1 and --recall-sample at least 0");
         }
-        try {
-            String dir = to != null ? to : new Path(t.output(), "dedupe").toString();
+        EmbeddingTable t = openTable();
+        String dir = to != null ? to : new Path(t.output(), "dedupe").toString();
+        // Writing into the table's folder: one writer at a time there, as for embed and redrive.
+        EmbedpipeConfig cfg = config(t);
+        try (RunLease lease = to == null ? JobOptions.lease(t.output(), cfg, sparkConf(cfg), "dedupe") : null) {
             Dedupe.Result r = Dedupe.run(t, threshold, m, threads != null ? threads : Runtime.getRuntime().availableProcessors(),
                     recallSample, dir);
             System.out.printf(Locale.ROOT, "embedpipe: %,d pairs at cosine >= %s among %,d vectors of %s (%s, %s) in %.1f s%n",
@@ -65,11 +62,6 @@ final class DedupeCommand extends TableCommand implements Callable<Integer> {
             }
             System.out.println("  report: " + r.report());
             return EmbedpipeMain.OK;
-        } catch (ConfigException e) {
-            System.err.println("embedpipe: " + e.getMessage());
-            return EmbedpipeMain.USAGE;
-        } catch (RuntimeException e) {
-            return EmbedCommand.failed(e);
         }
     }
 }

@@ -1,11 +1,9 @@
 package dev.embedpipe.cli;
 
-import dev.embedpipe.config.ConfigException;
 import dev.embedpipe.embed.remote.BatchRunner;
-import dev.embedpipe.embed.remote.ProviderFatalException;
 import dev.embedpipe.job.EmbedJob;
 import dev.embedpipe.job.RunReport;
-import org.apache.spark.sql.SparkSession;
+import dev.embedpipe.write.RunLease;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
@@ -14,7 +12,8 @@ import java.util.concurrent.Callable;
 @Command(name = "embed", mixinStandardHelpOptions = true,
         description = {"Reads JSONL documents, cleans, chunks and embeds them, and writes OUTPUT/embeddings/ "
                 + "(Parquet), OUTPUT/rejects/, OUTPUT/errors/ and OUTPUT/manifest.json. An existing OUTPUT is replaced "
-                + "as a whole when the run succeeds. Vectors of identical chunks in the previous table (or cache.table) "
+                + "as a whole when the run succeeds; a folder that is not an embedpipe output is refused (exit 2), and "
+                + "one run at a time writes an OUTPUT (OUTPUT/_lease.json). Vectors of identical chunks in the previous table (or cache.table) "
                 + "are reused, so a rerun pays only for what is new.", ""},
         footer = {"", "Every option has a YAML key; --set KEY=VALUE sets any of them, e.g.",
                 "  --set clean.min_chars=0 --set chunk.max_tokens=128 --set embedder.batch_size=64",
@@ -32,58 +31,34 @@ final class EmbedCommand implements Callable<Integer> {
     boolean collect;
 
     @Override
-    public Integer call() {
-        JobOptions.Prepared job;
-        try {
-            job = options.prepare(true);
-        } catch (ConfigException e) {
-            System.err.println("embedpipe: " + e.getMessage());
-            return EmbedpipeMain.USAGE;
-        }
+    public Integer call() throws Exception {
+        JobOptions.Prepared job = options.prepare(true);
         if ((submitOnly || collect) && !job.config().embedder().batchMode()) {
-            System.err.println("embedpipe: --submit-only and --collect need embedder.mode=batch");
+            ErrorReport.oneLine("--submit-only and --collect need embedder.mode=batch");
             return EmbedpipeMain.USAGE;
         }
         if (submitOnly && collect) {
-            System.err.println("embedpipe: --submit-only and --collect exclude each other");
+            ErrorReport.oneLine("--submit-only and --collect exclude each other");
             return EmbedpipeMain.USAGE;
         }
         BatchRunner.Step step = submitOnly ? BatchRunner.Step.SUBMIT_ONLY
                 : collect ? BatchRunner.Step.COLLECT : BatchRunner.Step.SUBMIT_AND_WAIT;
-        SparkSession spark = SparkSession.builder().config(job.sparkConf()).getOrCreate();
-        try {
-            RunReport report = EmbedJob.run(spark, job.config(), job.files(), step);
-            if (report == null) {
-                return EmbedpipeMain.OK; // submit-only: said so, nothing committed
-            }
-            System.out.println(report.summary());
-            return report.thresholdBreaches().isEmpty() ? EmbedpipeMain.OK : EmbedpipeMain.OVER_THRESHOLD;
-        } catch (RuntimeException e) {
-            return failed(e);
-        } finally {
-            spark.stop();
+        String output = job.config().output().path();
+        ErrorReport.OutputContext.set(output);
+        try (RunLease lease = JobOptions.lease(job.config(), job.sparkConf(), "embed")) {
+            return SparkRun.with(job.sparkConf(), spark -> {
+                RunReport report = EmbedJob.run(spark, job.config(), job.files(), step);
+                if (report == null) {
+                    return EmbedpipeMain.OK; // submit-only: said so, nothing committed
+                }
+                System.out.println(report.summary());
+                if (report.thresholdBreaches().isEmpty()) {
+                    return EmbedpipeMain.OK;
+                }
+                ErrorReport.oneLine("the run completed over a threshold (" + String.join("; ", report.thresholdBreaches())
+                        + "); the table is committed at " + output + ", see its manifest.json");
+                return EmbedpipeMain.OVER_THRESHOLD;
+            });
         }
-    }
-
-    static int failed(RuntimeException e) {
-        System.err.println("embedpipe: the run failed: " + rootMessage(e));
-        org.slf4j.LoggerFactory.getLogger(EmbedCommand.class).error("embedpipe: the run failed", e);
-        return EmbedpipeMain.FAILED;
-    }
-
-    private static String rootMessage(Throwable e) {
-        String text = String.valueOf(e.getMessage());
-        int fatal = text.indexOf(ProviderFatalException.class.getSimpleName() + ": ");
-        if (fatal >= 0) {
-            // An executor's fatal provider answer arrives wrapped in Spark's stage-failure text: show just it.
-            String message = text.substring(fatal + ProviderFatalException.class.getSimpleName().length() + 2);
-            int end = message.indexOf('\n');
-            return end < 0 ? message : message.substring(0, end);
-        }
-        Throwable t = e;
-        while (t.getCause() != null && t.getCause() != t) {
-            t = t.getCause();
-        }
-        return t == e ? text : text + " (cause: " + t + ")";
     }
 }

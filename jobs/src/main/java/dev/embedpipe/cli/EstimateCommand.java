@@ -1,9 +1,7 @@
 package dev.embedpipe.cli;
 
-import dev.embedpipe.config.ConfigException;
 import dev.embedpipe.config.EmbedpipeConfig;
 import dev.embedpipe.job.EmbedJob;
-import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
@@ -19,17 +17,10 @@ final class EstimateCommand implements Callable<Integer> {
     JobOptions options;
 
     @Override
-    public Integer call() {
-        JobOptions.Prepared job;
-        try {
-            job = options.prepare(false);
-        } catch (ConfigException e) {
-            System.err.println("embedpipe: " + e.getMessage());
-            return EmbedpipeMain.USAGE;
-        }
+    public Integer call() throws Exception {
+        JobOptions.Prepared job = options.prepare(false);
         EmbedpipeConfig cfg = job.config();
-        SparkSession spark = SparkSession.builder().config(job.sparkConf()).getOrCreate();
-        try {
+        return SparkRun.with(job.sparkConf(), spark -> {
             var e = EmbedJob.estimate(spark, cfg, job.files());
             double cost = e.tokens() * cfg.cost().usdPerMillionTokens() / 1_000_000.0;
             double batchCost = e.tokens() * cfg.cost().batchUsdPerMillionTokens() / 1_000_000.0;
@@ -46,10 +37,6 @@ final class EstimateCommand implements Callable<Integer> {
                         batchCost, cfg.cost().batchUsdPerMillionTokens(), cfg.cost().batchDiscount());
             }
             return EmbedpipeMain.OK;
-        } catch (RuntimeException ex) {
-            return EmbedCommand.failed(ex);
-        } finally {
-            spark.stop();
-        }
+        });
     }
 }

@@ -27,24 +27,14 @@ final class ExportCommand extends TableCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        EmbeddingTable t;
-        try {
-            if (batchRows < 1) {
-                throw new ConfigException("--batch-rows: at least 1");
-            }
-            t = openTable();
-        } catch (ConfigException e) {
-            System.err.println("embedpipe: " + e.getMessage());
-            return EmbedpipeMain.USAGE;
+        if (batchRows < 1) {
+            throw new ConfigException("--batch-rows: at least 1");
         }
-        try {
-            long started = System.nanoTime();
-            ArrowExport.Result r = ArrowExport.run(t, to, batchRows);
-            System.out.printf("embedpipe: exported %,d rows of %s to %s: %d Arrow IPC file%s, %,d bytes, in %.1f s%n",
-                    r.rows(), t.output(), to, r.files(), r.files() == 1 ? "" : "s", r.bytes(), (System.nanoTime() - started) / 1e9);
-            return EmbedpipeMain.OK;
-        } catch (RuntimeException e) {
-            return EmbedCommand.failed(e);
-        }
+        EmbeddingTable t = openTable();
+        long started = System.nanoTime();
+        ArrowExport.Result r = ArrowExport.run(t, to, batchRows);
+        System.out.printf("embedpipe: exported %,d rows of %s to %s: %d Arrow IPC file%s, %,d bytes, in %.1f s%n",
+                r.rows(), t.output(), to, r.files(), r.files() == 1 ? "" : "s", r.bytes(), (System.nanoTime() - started) / 1e9);
+        return EmbedpipeMain.OK;
     }
 }

@@ -6,6 +6,8 @@ import dev.embedpipe.config.EmbedpipeConfig;
 import dev.embedpipe.embed.EmbedderRegistry;
 import dev.embedpipe.read.InputResolver;
 import dev.embedpipe.tokenize.DjlOffline;
+import dev.embedpipe.write.OutputFolder;
+import dev.embedpipe.write.RunLease;
 import org.apache.spark.SparkConf;
 import picocli.CommandLine.Option;
 
@@ -63,9 +65,28 @@ final class JobOptions {
             throw new ConfigException("--input (input.paths): at least one input file, folder or glob is required");
         }
         SparkConf sparkConf = sparkConf(cfg);
-        List<InputResolver.InputFile> files = InputResolver.resolve(cfg.input().paths(),
-                org.apache.spark.deploy.SparkHadoopUtil.get().newConfiguration(sparkConf));
+        org.apache.hadoop.conf.Configuration hadoop = org.apache.spark.deploy.SparkHadoopUtil.get().newConfiguration(sparkConf);
+        if (requireOutput) {
+            OutputFolder.checkWritable(cfg.output().path(), cfg.input().paths(), hadoop);
+        }
+        List<InputResolver.InputFile> files = InputResolver.resolve(cfg.input().paths(), hadoop);
         return new Prepared(cfg, sparkConf, files);
+    }
+
+    /** Takes the run lease on the configured output before any work, saying so when it took over another run's. */
+    static RunLease lease(EmbedpipeConfig cfg, SparkConf sparkConf, String command) {
+        return lease(cfg.output().path(), cfg, sparkConf, command);
+    }
+
+    static RunLease lease(String output, EmbedpipeConfig cfg, SparkConf sparkConf, String command) {
+        String runId = java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(java.time.ZoneOffset.UTC)
+                .format(java.time.Instant.now()) + "-" + command + "-" + ProcessHandle.current().pid();
+        RunLease lease = RunLease.acquire(output, runId, command, cfg.output().leaseTimeoutS(),
+                org.apache.spark.deploy.SparkHadoopUtil.get().newConfiguration(sparkConf));
+        if (lease.takeover() != null) {
+            ErrorReport.oneLine(lease.takeover());
+        }
+        return lease;
     }
 
     static Path configFile(Path given) {
@@ -129,7 +150,7 @@ final class JobOptions {
         conf.set("spark.redaction.regex", conf.get("spark.redaction.regex", DEFAULT_REDACTION) + "|" + KEY_REDACTION);
         if (EmbedderRegistry.get(cfg.embedder().provider()).failsPerItem() && conf.getBoolean("spark.speculation", false)) {
             // A speculative copy of an embed task would pay for its requests twice.
-            System.err.println("embedpipe: spark.speculation turned off: a remote provider must not be called twice");
+            ErrorReport.oneLine("spark.speculation turned off: a remote provider must not be called twice");
             conf.set("spark.speculation", "false");
         }
         return conf;

@@ -6,10 +6,11 @@ import dev.embedpipe.config.ConfigException;
 import dev.embedpipe.config.ConfigLoader;
 import dev.embedpipe.config.EmbedpipeConfig;
 import dev.embedpipe.job.RedriveJob;
+import dev.embedpipe.write.OutputFolder;
+import dev.embedpipe.write.RunLease;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.SparkConf;
 import org.apache.spark.deploy.SparkHadoopUtil;
-import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -36,39 +37,38 @@ final class RedriveCommand implements Callable<Integer> {
     String master;
 
     @Override
-    public Integer call() {
-        EmbedpipeConfig cfg;
-        SparkConf sparkConf;
+    public Integer call() throws Exception {
+        SparkConf probe = new SparkConf();
+        Path manifestPath = new Path(table, "manifest.json");
         JsonNode manifest;
-        try {
-            SparkConf probe = new SparkConf();
-            Path manifestPath = new Path(table, "manifest.json");
-            try (InputStream in = manifestPath.getFileSystem(SparkHadoopUtil.get().newConfiguration(probe)).open(manifestPath)) {
-                manifest = new ObjectMapper().readTree(in);
-            } catch (IOException e) {
-                throw new ConfigException("--table " + table + ": no readable manifest.json (" + e.getClass().getSimpleName() + ")");
-            }
-            Map<String, Object> flags = new LinkedHashMap<>();
-            if (master != null) {
-                flags.put("spark.master", master);
-            }
-            cfg = ConfigLoader.load(manifest.get("config"), null, flags, sets);
-            sparkConf = JobOptions.sparkConf(cfg);
-        } catch (ConfigException e) {
-            System.err.println("embedpipe: " + e.getMessage());
-            return EmbedpipeMain.USAGE;
+        try (InputStream in = manifestPath.getFileSystem(SparkHadoopUtil.get().newConfiguration(probe)).open(manifestPath)) {
+            manifest = new ObjectMapper().readTree(in);
+        } catch (IOException e) {
+            throw new ConfigException("--table " + table + ": no readable manifest.json (" + e.getClass().getSimpleName() + ")");
         }
-        SparkSession spark = SparkSession.builder().config(sparkConf).getOrCreate();
-        try {
-            RedriveJob.Result r = RedriveJob.run(spark, cfg, table, manifest);
-            System.out.printf("embedpipe: redrive of %s: %,d chunks retried, %,d embedded, %,d reused, %,d still failing "
-                    + "(%,d requests, %,d tokens sent)%n", table, r.retried(), r.embedded(), r.reused(), r.stillFailing(),
-                    r.requests().requests(), r.requests().tokensSent());
-            return r.stillFailing() == 0 ? EmbedpipeMain.OK : EmbedpipeMain.OVER_THRESHOLD;
-        } catch (RuntimeException e) {
-            return EmbedCommand.failed(e);
-        } finally {
-            spark.stop();
+        if (!OutputFolder.isEmbedpipeManifest(manifest)) {
+            throw new ConfigException("--table " + table + ": its manifest.json is not an embedpipe manifest; nothing was changed; "
+                    + "name the output folder of an embed run");
+        }
+        Map<String, Object> flags = new LinkedHashMap<>();
+        if (master != null) {
+            flags.put("spark.master", master);
+        }
+        EmbedpipeConfig cfg = ConfigLoader.load(manifest.get("config"), null, flags, sets);
+        SparkConf sparkConf = JobOptions.sparkConf(cfg);
+        ErrorReport.OutputContext.set(table);
+        try (RunLease lease = JobOptions.lease(table, cfg, sparkConf, "redrive")) {
+            return SparkRun.with(sparkConf, spark -> {
+                RedriveJob.Result r = RedriveJob.run(spark, cfg, table, manifest);
+                System.out.printf("embedpipe: redrive of %s: %,d chunks retried, %,d embedded, %,d reused, %,d still failing "
+                        + "(%,d requests, %,d tokens sent)%n", table, r.retried(), r.embedded(), r.reused(), r.stillFailing(),
+                        r.requests().requests(), r.requests().tokensSent());
+                if (r.stillFailing() == 0) {
+                    return EmbedpipeMain.OK;
+                }
+                ErrorReport.oneLine(String.format("%,d chunks still fail, kept in %s/errors/; run redrive again later", r.stillFailing(), table));
+                return EmbedpipeMain.OVER_THRESHOLD;
+            });
         }
     }
 }

@@ -10,7 +10,6 @@ import dev.embedpipe.use.EmbeddingTable;
 import dev.embedpipe.use.QueryEmbedder;
 import dev.embedpipe.use.TableSearch;
 import dev.embedpipe.use.TopK;
-import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -39,41 +38,19 @@ final class SearchCommand extends TableCommand implements Callable<Integer> {
     boolean json;
 
     @Override
-    public Integer call() {
-        EmbeddingTable t;
-        EmbedpipeConfig cfg;
-        float[] q;
+    public Integer call() throws Exception {
         long started = System.nanoTime();
-        try {
-            if (k < 1) {
-                throw new ConfigException("-k: at least 1");
-            }
-            t = openTable();
-            cfg = config(t);
-            q = QueryEmbedder.embed(t, cfg, query);
-        } catch (ConfigException e) {
-            System.err.println("embedpipe: " + e.getMessage());
-            return EmbedpipeMain.USAGE;
-        } catch (RuntimeException e) {
-            return EmbedCommand.failed(e);
+        if (k < 1) {
+            throw new ConfigException("-k: at least 1");
         }
+        EmbeddingTable t = openTable();
+        EmbedpipeConfig cfg = config(t);
+        float[] q = QueryEmbedder.embed(t, cfg, query);
         long embedded = System.nanoTime();
         boolean distributed = engine == Engine.spark || (engine == Engine.auto && t.rows() > TableSearch.DRIVER_MAX_ROWS);
-        List<TopK.Hit> hits;
-        try {
-            if (distributed) {
-                SparkSession spark = SparkSession.builder().config(sparkConf(cfg)).getOrCreate();
-                try {
-                    hits = TableSearch.distributed(spark, t, q, k);
-                } finally {
-                    spark.stop();
-                }
-            } else {
-                hits = TableSearch.onDriver(t, q, k);
-            }
-        } catch (RuntimeException e) {
-            return EmbedCommand.failed(e);
-        }
+        List<TopK.Hit> hits = distributed
+                ? SparkRun.with(sparkConf(cfg), spark -> TableSearch.distributed(spark, t, q, k))
+                : TableSearch.onDriver(t, q, k);
         long done = System.nanoTime();
         String how = distributed ? "spark" : "driver";
         System.out.println(json ? json(t, hits, how, embedded - started, done - embedded)

@@ -239,6 +239,7 @@ public final class ConfigLoader {
         }
         oneOf("output.compression", c.output().compression(), COMPRESSIONS);
         oneOf("output.commit", c.output().commit(), Set.of("auto", "rename", "manifest"));
+        range("output.lease_timeout_s", c.output().leaseTimeoutS(), 5, 86_400);
         requireText("spark.app_name", c.spark().appName());
         for (String step : c.clean().steps()) {
             if (CleanStep.byName(step) == null) {

@@ -20,7 +20,8 @@ public record EmbedpipeConfig(
             long splitBytes,
             long partitionBytes) implements Serializable {}
 
-    public record Output(String path, String compression, String commit) implements Serializable {}
+    /** {@code leaseTimeoutS}: seconds without a heartbeat after which another run's lease on the output is taken over. */
+    public record Output(String path, String compression, String commit, int leaseTimeoutS) implements Serializable {}
 
     /** {@code conf}: Spark settings for the run (e.g. spark.hadoop.fs.s3a.*); spark-submit's --conf wins. */
     public record Spark(String master, String appName, java.util.Map<String, String> conf) implements Serializable {}

@@ -303,7 +303,7 @@ public final class EmbedJob {
             }
             LOG.info("embedpipe: committed {} in {} ms", output, (System.nanoTime() - tCommit) / 1_000_000);
             return report;
-        } catch (RuntimeException e) {
+        } catch (Throwable e) { // SparkException is checked, yet Spark throws it from here: abort on it too
             committer.abort();
             throw e;
         }

@@ -12,6 +12,7 @@ import dev.embedpipe.embed.HashGroup;
 import dev.embedpipe.embed.UnknownTokenCheck;
 import dev.embedpipe.embed.ModelInfo;
 import dev.embedpipe.write.OutputCommitter;
+import dev.embedpipe.write.OutputFolder;
 import dev.embedpipe.write.OutputSchemas;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
@@ -109,7 +110,7 @@ public final class RedriveJob {
                     perFile.stream().mapToLong(r -> r.getLong(4)).sum(), new RequestStatsSummary(stats.requests, stats.tokensSent));
             committer.commit(updatedManifest(manifest, perFile, result, runId, config, committer));
             return result;
-        } catch (RuntimeException e) {
+        } catch (Throwable e) { // SparkException is checked, yet Spark throws it from here: abort on it too
             committer.abort();
             throw e;
         }
@@ -119,6 +120,7 @@ public final class RedriveJob {
     private static String updatedManifest(JsonNode manifest, List<Row> perFile, Result result, String runId,
                                           EmbedpipeConfig config, OutputCommitter committer) {
         ObjectNode root = manifest.deepCopy();
+        root.put("layout", OutputFolder.LAYOUT);
         ObjectNode outputs = root.with("outputs");
         for (String table : OutputCommitter.TABLES) {
             outputs.put(table, committer.publishedTable(table));

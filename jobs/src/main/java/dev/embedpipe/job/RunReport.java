@@ -174,6 +174,7 @@ public final class RunReport {
         ObjectNode tool = root.putObject("tool");
         tool.put("name", "embedpipe");
         tool.put("version", toolVersion());
+        root.put("layout", dev.embedpipe.write.OutputFolder.LAYOUT);
         root.put("command", "embed");
         root.put("run_id", runId);
         root.put("status", status());

@@ -1,6 +1,7 @@
 package dev.embedpipe.read;
 
 import dev.embedpipe.config.ConfigException;
+import dev.embedpipe.write.OutputFolder;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
@@ -8,6 +9,7 @@ import org.apache.hadoop.fs.Path;
 
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -15,7 +17,7 @@ import java.util.Map;
 
 /**
  * Expands {@code --input} values (files, folders, globs, on any Hadoop file system) into input files in a stable
- * order, and cuts them into splits. Runs on the driver before Spark starts work; an input that matches nothing is a
+ * order, and cuts them into splits. Folders that are embedpipe outputs are skipped: a run never reads a run's output. Runs on the driver before Spark starts work; an input that matches nothing is a
  * usage error.
  */
 public final class InputResolver {
@@ -40,10 +42,12 @@ public final class InputResolver {
                 // A file named outright is read whatever its name; a glob or a folder picks only data files.
                 boolean glob = input.chars().anyMatch(ch -> "*?[{".indexOf(ch) >= 0);
                 List<FileStatus> found = new ArrayList<>();
+                Map<Path, Boolean> outputFolders = new HashMap<>();
                 for (FileStatus match : matches) {
                     if (match.isDirectory()) {
                         collectDataFiles(fs, match.getPath(), found);
-                    } else if (!glob || isDataFile(match.getPath().getName())) {
+                    } else if (!glob || isDataFile(match.getPath().getName()) && !outputFolders.computeIfAbsent(
+                            match.getPath().getParent(), dir -> isOutput(fs, dir))) {
                         found.add(match);
                     }
                 }
@@ -82,7 +86,19 @@ public final class InputResolver {
         return splits;
     }
 
+    /** An embedpipe output's files (its manifest.json above all) are never input. */
+    private static boolean isOutput(FileSystem fs, Path dir) {
+        try {
+            return dir != null && OutputFolder.isEmbedpipeOutput(fs, dir);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     private static void collectDataFiles(FileSystem fs, Path dir, List<FileStatus> out) throws IOException {
+        if (OutputFolder.isEmbedpipeOutput(fs, dir)) {
+            return;
+        }
         for (FileStatus child : fs.listStatus(dir)) {
             String name = child.getPath().getName();
             if (name.startsWith(".") || name.startsWith("_")) {

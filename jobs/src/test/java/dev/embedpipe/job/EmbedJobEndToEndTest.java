@@ -127,6 +127,8 @@ class EmbedJobEndToEndTest {
         Path again = dir.resolve("again");
         Files.createDirectories(again.resolve("embeddings"));
         Files.writeString(again.resolve("embeddings").resolve("stale.parquet"), "left by an earlier run");
+        // An earlier run's output is recognised by its manifest; a folder without one would be refused (exit 2).
+        Files.copy(output.resolve("manifest.json"), again.resolve("manifest.json"));
         int exit = EmbedpipeMain.execute("embed", "--input", LocalFiles.projectHome().resolve("datasets-sample").toString(),
                 "--output", again.toString(), "--master", "local[2]");
         assertEquals(0, exit);

@@ -26,6 +26,9 @@ public final class LocalOnnxEmbedder implements Embedder, AutoCloseable {
     private final OrtSession session;
     private final ModelInfo info;
     private final boolean takesTokenTypes;
+    /** Model calls hold the read side; close takes the write side, so a session is never freed under a call. */
+    private final java.util.concurrent.locks.ReentrantReadWriteLock inUse = new java.util.concurrent.locks.ReentrantReadWriteLock();
+    private volatile boolean closed;
 
     LocalOnnxEmbedder(OrtEnvironment env, OrtSession session, ModelInfo info) {
         this.env = env;
@@ -98,7 +101,7 @@ public final class LocalOnnxEmbedder implements Embedder, AutoCloseable {
             if (takesTokenTypes) {
                 feed.put("token_type_ids", OnnxTensor.createTensor(env, LongBuffer.wrap(new long[batch * seq]), shape));
             }
-            try (OrtSession.Result result = session.run(feed)) {
+            try (OrtSession.Result result = run(feed)) {
                 OnnxTensor hidden = (OnnxTensor) result.get(0);
                 long[] outShape = hidden.getInfo().getShape();
                 int dims = (int) outShape[2];
@@ -140,12 +143,37 @@ public final class LocalOnnxEmbedder implements Embedder, AutoCloseable {
         return sum;
     }
 
+    /** One model call, never while (or after) the session is closed: freeing it under a call crashes the JVM. */
+    private OrtSession.Result run(Map<String, OnnxTensor> feed) throws OrtException {
+        inUse.readLock().lock();
+        try {
+            if (closed) {
+                throw new IllegalStateException("the ONNX session is closed: the run is stopping");
+            }
+            return session.run(feed);
+        } finally {
+            inUse.readLock().unlock();
+        }
+    }
+
+    /** Waits (up to a minute) for model calls in progress, then frees the native session; later calls fail fast. */
     @Override
     public void close() {
+        closed = true;
+        try {
+            if (!inUse.writeLock().tryLock(60, java.util.concurrent.TimeUnit.SECONDS)) {
+                return; // a call still runs: leave the session to the OS rather than free it under the call
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+        }
         try {
             session.close();
         } catch (OrtException e) {
-            // closing at JVM exit: nothing to recover
+            // closing at the end of a run or at JVM exit: nothing to recover
+        } finally {
+            inUse.writeLock().unlock();
         }
     }
 }

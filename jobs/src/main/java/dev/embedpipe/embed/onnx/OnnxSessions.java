@@ -8,6 +8,7 @@ import dev.embedpipe.tokenize.Tokenizers;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -23,8 +24,7 @@ public final class OnnxSessions {
     private static final long SESSION_INIT_STACK_BYTES = 64L << 20;
 
     static {
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> BY_KEY.values().forEach(LocalOnnxEmbedder::close),
-                "embedpipe-onnx-close"));
+        Runtime.getRuntime().addShutdownHook(new Thread(OnnxSessions::closeAll, "embedpipe-onnx-close"));
     }
 
     /** @param threads intra-op threads of the session: the threads one task's model call uses */
@@ -62,6 +62,19 @@ public final class OnnxSessions {
             throw failure[0];
         }
         return result[0];
+    }
+
+    /**
+     * Frees every session of this JVM once its model calls in progress have returned (a failing run calls this
+     * before it exits; so does JVM exit). A later task creates a new session.
+     */
+    public static void closeAll() {
+        for (Key key : List.copyOf(BY_KEY.keySet())) {
+            LocalOnnxEmbedder embedder = BY_KEY.remove(key);
+            if (embedder != null) {
+                embedder.close();
+            }
+        }
     }
 
     /** How many sessions this JVM has created (one per key when sharing works). */
