@@ -33,6 +33,7 @@ public final class EmbedpipeMain implements Runnable {
     }
 
     public static void main(String[] args) {
+        ErrorReport.logFile(); // names the log file before log4j reads conf/log4j2.properties
         RedactingConverter.ensureActive(); // under spark-submit, log4j started before our jar was on the classpath
         System.exit(execute(args));
     }

@@ -9,7 +9,9 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.io.StringWriter;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
@@ -86,6 +88,25 @@ public final class ErrorReport {
         return line.length() > 400 ? line.substring(0, 399) + "…" : line;
     }
 
+    /** The property naming this JVM's log file; conf/log4j2.properties writes Spark's and our log there too. */
+    public static final String LOG_FILE_PROPERTY = "embedpipe.log.file";
+
+    /**
+     * This JVM's log file, {@code ${java.io.tmpdir}/embedpipe-TIME-PID.log}, set as a system property before log4j
+     * reads its configuration (first thing in main), so the console keeps the progress and one line per failure
+     * while traces and Spark's own warnings go to the file that line names.
+     */
+    public static String logFile() {
+        String set = System.getProperty(LOG_FILE_PROPERTY);
+        if (set == null) {
+            set = Path.of(System.getProperty("java.io.tmpdir"), "embedpipe-"
+                    + DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC).format(Instant.now())
+                    + "-" + ProcessHandle.current().pid() + ".log").toString();
+            System.setProperty(LOG_FILE_PROPERTY, set);
+        }
+        return set;
+    }
+
     /** Writes the trace where the line says: stderr with --verbose, else a log file in java.io.tmpdir. */
     private static String traceTo(Throwable e) {
         org.slf4j.LoggerFactory.getLogger(ErrorReport.class).debug("embedpipe: the run failed", e);
@@ -93,11 +114,13 @@ public final class ErrorReport {
             e.printStackTrace();
             return "stack trace above";
         }
-        Path log = Path.of(System.getProperty("java.io.tmpdir"), "embedpipe-"
-                + DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC).format(Instant.now())
-                + "-" + ProcessHandle.current().pid() + ".log");
-        try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(log, StandardCharsets.UTF_8))) {
-            e.printStackTrace(w);
+        Path log = Path.of(logFile());
+        try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(log, StandardCharsets.UTF_8,
+                StandardOpenOption.CREATE, StandardOpenOption.APPEND))) {
+            w.println("embedpipe: the run failed:");
+            StringWriter trace = new StringWriter();
+            e.printStackTrace(new PrintWriter(trace));
+            w.print(Redaction.redact(trace.toString()));
         } catch (IOException | RuntimeException io) {
             e.printStackTrace();
             return "stack trace above; no log file: " + io.getMessage();

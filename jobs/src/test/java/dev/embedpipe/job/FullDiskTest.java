@@ -41,7 +41,8 @@ class FullDiskTest {
     }
 
     private Process run(String name, List<String> args, Map<String, String> faults) throws IOException {
-        Map<String, String> props = new HashMap<>(Map.of("spark.hadoop.fs.faultfs.impl", FaultFileSystem.class.getName()));
+        Map<String, String> props = new HashMap<>(Map.of("spark.hadoop.fs.faultfs.impl", FaultFileSystem.class.getName(),
+                "embedpipe.log.file", dir.resolve(name + "-driver.log").toString()));
         faults.forEach((k, v) -> props.put("spark.hadoop.fs.faultfs." + k, v));
         return DriverProcess.start(dir.resolve(name + ".log"), args, props, Map.of("OPT_OUT_TRACKING", "true"));
     }
@@ -75,9 +76,12 @@ class FullDiskTest {
                 + log.lines().filter(l -> l.startsWith("embedpipe: ")).toList());
         assertEquals(1, second.exitValue(), log);
         assertThat(log).doesNotContain("SIGSEGV", "hs_err");
+        assertThat(log.lines().filter(l -> l.startsWith("\tat "))).as("no stack trace on the console").isEmpty();
+        assertThat(read(dir.resolve("second-driver.log"))).as("the trace in the log file the line names")
+                .contains("\tat ").containsIgnoringCase("no space left on device");
         assertThat(log.lines().filter(l -> l.startsWith("embedpipe: ")).toList()).singleElement().asString()
                 .startsWith("embedpipe: no space left on device writing faultfs://" + out + ": free some space there")
-                .contains("the previous table is kept (details: ");
+                .contains("the previous table is kept (details: " + dir.resolve("second-driver.log"));
 
         try (Stream<Path> children = Files.list(out)) {
             assertThat(children.map(p -> p.getFileName().toString()))

@@ -84,7 +84,8 @@ class RemoteCallSafetyTest {
         Path console = dir.resolve("console.log");
         long t0 = System.nanoTime();
         Process driver = DriverProcess.start(console, args, Map.of("spark.eventLog.enabled", "true",
-                "spark.eventLog.dir", dir.resolve("events").toUri().toString(), "spark.eventLog.compress", "false"));
+                "spark.eventLog.dir", dir.resolve("events").toUri().toString(), "spark.eventLog.compress", "false",
+                "embedpipe.log.file", dir.resolve("logs").resolve("driver.log").toString()));
         long peakKb = 0;
         boolean ended = false;
         for (long until = t0 + TimeUnit.SECONDS.toNanos(170); !ended && System.nanoTime() < until; ) {
@@ -117,12 +118,13 @@ class RemoteCallSafetyTest {
         return 0;
     }
 
-    /** The key in no file under the output or the event log, and not on the console. */
+    /** The key in no file under the output, the event log or the driver's log file, and not on the console. */
     private void assertKeyNowhere(Run run) throws IOException {
         assertThat(run.console()).as("console").doesNotContain(SECRET);
         byte[] secret = SECRET.getBytes(StandardCharsets.UTF_8);
         List<Path> files = new ArrayList<>();
-        for (Path root : List.of(run.output(), dir.resolve("events"))) {
+        Files.createDirectories(dir.resolve("logs"));
+        for (Path root : List.of(run.output(), dir.resolve("events"), dir.resolve("logs"))) {
             try (Stream<Path> walk = Files.walk(root)) {
                 walk.filter(Files::isRegularFile).forEach(files::add);
             }
