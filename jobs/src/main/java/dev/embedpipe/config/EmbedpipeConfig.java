@@ -45,7 +45,12 @@ public record EmbedpipeConfig(
             String apiVersion,
             String apiKeyEnv,
             String apiKeyFile,
-            java.util.Map<String, String> headers) implements Serializable {}
+            java.util.Map<String, String> headers,
+            // local-onnx overrides of the model's own recipe (empty / null: the catalog's or the folder's)
+            String pooling,
+            Boolean normalize,
+            String documentPrompt,
+            String queryPrompt) implements Serializable {}
 
     /**
      * Remote request limits. The per-window budgets are the whole job's; each running task gets an equal share
