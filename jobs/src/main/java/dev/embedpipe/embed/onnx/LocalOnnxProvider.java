@@ -16,8 +16,9 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * {@code local-onnx}: a model of the {@link ModelCatalog} ({@code embedder.model}, default all-MiniLM-L6-v2) on ONNX
- * Runtime, so a run needs no network and no key; or {@code embedder.model_path}: another ONNX export (BERT inputs, a
- * last_hidden_state output) with the default's tokenizer unless {@code tokenizer_path} says otherwise.
+ * Runtime, so a run needs no network and no key; or {@code embedder.model_path}: a sentence-transformers folder
+ * ({@link SentenceTransformersFolder}), or an ONNX file (BERT inputs, a last_hidden_state output) with the default's
+ * tokenizer and recipe unless {@code tokenizer_path} and the recipe keys say otherwise.
  * {@code embedder.pooling}, {@code normalize}, {@code document_prompt} and {@code query_prompt} override the
  * model's recipe.
  */
@@ -40,13 +41,23 @@ public final class LocalOnnxProvider implements EmbedderProvider {
 
     @Override
     public int maxInputTokens(EmbedpipeConfig config) {
-        return config.embedder().modelPath().isBlank() ? ModelCatalog.named(config.embedder().model()).maxTokens()
-                : MAX_INPUT_TOKENS;
+        String path = config.embedder().modelPath();
+        return path.isBlank() ? ModelCatalog.named(config.embedder().model()).maxTokens()
+                : SentenceTransformersFolder.is(path) ? SentenceTransformersFolder.read(path).maxTokens() : MAX_INPUT_TOKENS;
     }
 
     @Override
     public ModelInfo modelInfo(EmbedpipeConfig whole) {
         EmbedpipeConfig.Embedder config = whole.embedder();
+        if (SentenceTransformersFolder.is(config.modelPath())) {
+            SentenceTransformersFolder folder = SentenceTransformersFolder.read(config.modelPath());
+            TokenizerSpec tokenizer = config.tokenizerPath().isBlank()
+                    ? new TokenizerSpec(folder.tokenizerLocation(), folder.tokenizerLocation())
+                    : new TokenizerSpec(config.tokenizerPath(), config.tokenizerPath());
+            VectorRecipe recipe = override(folder.recipe(), config);
+            return new ModelInfo(NAME, config.modelPath() + "@" + vectorKey(folder.modelLocation(), recipe),
+                    folder.dimensions(), tokenizer, folder.maxTokens(), folder.modelLocation(), recipe);
+        }
         boolean catalog = config.modelPath().isBlank();
         ModelCatalog entry = catalog ? ModelCatalog.named(config.model()) : ModelCatalog.named(ModelCatalog.DEFAULT);
         String modelLocation = catalog ? entry.modelLocation() : config.modelPath();
