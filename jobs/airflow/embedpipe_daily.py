@@ -30,21 +30,26 @@ OUTPUT = os.environ.get("EMBEDPIPE_OUTPUT", "s3a://embeddings/daily/dt={{ ds }}"
 CACHE = os.environ.get("EMBEDPIPE_CACHE", "s3a://embeddings/cache")
 COLLECT_EVERY = timedelta(minutes=30)
 COLLECT_FOR = timedelta(hours=26)  # the Batch API answers within 24 h
+MODEL = os.environ.get("EMBEDPIPE_MODEL", "")  # a local-onnx catalog model; empty: the default (or a remote provider)
 
 
-def submit_arguments(input_path, output_path, args_file=ARGS_FILE):
-    """The operator's arguments from the shared args file, with this run's input and output filled in."""
+def submit_arguments(input_path, output_path, args_file=ARGS_FILE, model=""):
+    """The operator's arguments from the shared args file, with this run's input, output and model filled in."""
     with open(args_file, encoding="utf-8") as f:
         spec = json.load(f)
     jars_dir = os.path.join(PROJECT, spec["jars_dir"])
     jars = sorted(os.path.join(jars_dir, n) for n in os.listdir(jars_dir)) if os.path.isdir(jars_dir) else []
+    args = [a.replace("{input}", input_path).replace("{output}", output_path) for a in spec["application_args"]]
+    if model:  # ship only the chosen model's jar (the default's is among the libraries)
+        if model in spec["model_jars"]:
+            jars.append(os.path.join(PROJECT, spec["models_dir"], spec["model_jars"][model]))
+        args += ["--set", "embedder.model=" + model]
     return {
         "java_class": spec["class"],
         "application": os.path.join(PROJECT, spec["application"]),
         "jars": ",".join(jars),
         "conf": dict(spec["conf"]),
-        "application_args": [a.replace("{input}", input_path).replace("{output}", output_path)
-                             for a in spec["application_args"]],
+        "application_args": args,
     }
 
 
@@ -66,7 +71,7 @@ def check_manifest(output_path, **_):
     return manifest["totals"]
 
 
-arguments = submit_arguments(INPUT, OUTPUT)
+arguments = submit_arguments(INPUT, OUTPUT, model=MODEL)
 arguments["application_args"] += ["--set", "cache.table=" + CACHE]
 arguments["conf"]["spark.executorEnv.OPENAI_API_KEY"] = "{{ conn.openai_default.password }}"
 

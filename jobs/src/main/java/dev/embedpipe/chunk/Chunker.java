@@ -13,23 +13,56 @@ import java.util.List;
  * model's special tokens, so the model never truncates. Cuts prefer a sentence or line end, then any whitespace,
  * within the back half of the window; consecutive chunks share about {@code overlapTokens} tokens, starting at a
  * word boundary. A document that fits is one chunk. The text is tokenized once; only pieces cut inside a word
- * (or by tokenizers that fold spaces into tokens) are tokenized again.
+ * (or by tokenizers that fold spaces into tokens) are tokenized again. A model's document prompt (e5's
+ * {@code "passage: "}) is part of what the model sees: it counts against {@code maxTokens} and its ids lead every
+ * chunk's ids, while the chunk's text, offsets and content hash are the document's alone.
  */
 public final class Chunker {
     private final TextTokenizer tokenizer;
     private final int maxTokens;
     private final int overlapTokens;
     private final int budget;
+    private final String prompt;
+    /** the prompt's content ids, put after the leading special tokens; null when they cannot simply be joined */
+    private final long[] promptIds;
+    private final int promptAt;
 
     public Chunker(TextTokenizer tokenizer, int maxTokens, int overlapTokens) {
+        this(tokenizer, maxTokens, overlapTokens, "");
+    }
+
+    public Chunker(TextTokenizer tokenizer, int maxTokens, int overlapTokens, String prompt) {
         this.tokenizer = tokenizer;
         this.maxTokens = maxTokens;
         this.overlapTokens = overlapTokens;
-        this.budget = maxTokens - tokenizer.specialTokens();
+        this.prompt = prompt;
+        Encoded encoded = prompt.isEmpty() ? null : tokenizer.encode(prompt);
+        int promptTokens = encoded == null ? 0 : encoded.contentTokens();
+        // A prompt ending in whitespace, with a tokenizer that splits words there, tokenizes apart from the text.
+        boolean joinable = encoded == null || (encoded.sliceable() && Character.isWhitespace(prompt.charAt(prompt.length() - 1)));
+        this.promptAt = encoded == null ? 0 : encoded.leading();
+        this.promptIds = encoded == null ? new long[0]
+                : joinable ? java.util.Arrays.copyOfRange(encoded.ids(), promptAt, promptAt + promptTokens) : null;
+        this.budget = maxTokens - tokenizer.specialTokens() - promptTokens;
         if (budget < 1 || overlapTokens >= budget) {
             throw new IllegalArgumentException("chunk.max_tokens " + maxTokens + " leaves no room for content after "
-                    + tokenizer.specialTokens() + " special tokens and an overlap of " + overlapTokens);
+                    + tokenizer.specialTokens() + " special tokens, a prompt of " + promptTokens + " and an overlap of " + overlapTokens);
         }
+    }
+
+    /** The model's input ids for a piece: the piece's own ids with the prompt's put in front of its content. */
+    private long[] prompted(long[] pieceIds, String piece) {
+        if (prompt.isEmpty()) {
+            return pieceIds;
+        }
+        if (promptIds == null) {
+            return tokenizer.ids(prompt + piece);
+        }
+        long[] ids = new long[pieceIds.length + promptIds.length];
+        System.arraycopy(pieceIds, 0, ids, 0, promptAt);
+        System.arraycopy(promptIds, 0, ids, promptAt, promptIds.length);
+        System.arraycopy(pieceIds, promptAt, ids, promptAt + promptIds.length, pieceIds.length - promptAt);
+        return ids;
     }
 
     public List<Chunk> chunk(Document doc) {
@@ -38,8 +71,11 @@ public final class Chunker {
         int n = encoded.contentTokens();
         List<Chunk> chunks = new ArrayList<>(n / budget + 1);
         if (n <= budget) {
-            chunks.add(build(doc, 0, text, 0, text.length(), encoded.ids()));
-            return chunks;
+            long[] ids = prompted(encoded.ids(), text);
+            if (ids.length <= maxTokens || n <= 1) {
+                chunks.add(build(doc, 0, text, 0, text.length(), ids));
+                return chunks;
+            }
         }
         int[] starts = encoded.starts();
         int[] ends = encoded.ends();
@@ -56,7 +92,7 @@ public final class Chunker {
                 // A piece cut at whitespace is its tokens' slice (for tokenizers that split words there). Any
                 // other cut is tokenized again: a cut inside a word can tokenize differently on its own, and the
                 // count the model sees is the one that must respect the limit.
-                long[] ids = encoded.sliceable(text, start, end) ? encoded.ids(start, end) : tokenizer.ids(piece);
+                long[] ids = prompted(encoded.sliceable(text, start, end) ? encoded.ids(start, end) : tokenizer.ids(piece), piece);
                 if (ids.length <= maxTokens || end - start <= 1) {
                     chunks.add(build(doc, chunks.size(), piece, charStart, charEnd, ids));
                     break;

@@ -50,7 +50,12 @@ public record EmbedpipeConfig(
             String apiKeyEnv,
             String apiKeyFile,
             java.util.Map<String, String> headers,
-            String mode) implements Serializable {
+            String mode,
+            // local-onnx overrides of the model's own recipe (empty / null: the catalog's or the folder's)
+            String pooling,
+            Boolean normalize,
+            String documentPrompt,
+            String queryPrompt) implements Serializable {
         /** {@code embedder.mode: batch}: the OpenAI Batch API (half price, answers within 24 h) instead of live calls. */
         public boolean batchMode() {
             return "batch".equals(mode);

@@ -138,10 +138,12 @@ public final class EmbedJob {
     static JavaRDD<HashGroup> hashGroups(Read read, EmbedpipeConfig config, ModelInfo model,
                                          JavaPairRDD<String, float[]> cache, ProgressCounters progress) {
         EmbedpipeConfig cfg = config;
+        boolean localModel = model.modelLocation() != null;
         JavaPairRDD<String, Chunk> chunks = read.spread().filter(r -> r instanceof Document).map(r -> (Document) r)
                 .mapPartitionsToPair(documents -> {
                     EmbedderRegistry.get(cfg.embedder().provider()).warmUp(cfg);
-                    Chunker chunker = new Chunker(Tokenizers.get(model.tokenizer()), cfg.chunk().maxTokens(), cfg.chunk().overlapTokens());
+                    Chunker chunker = new Chunker(Tokenizers.get(model.tokenizer()), cfg.chunk().maxTokens(), cfg.chunk().overlapTokens(),
+                            model.documentText(""));
                     Iterator<Document> counted = mapped(documents, d -> {
                         progress.add(Counter.DOCUMENTS_CHUNKED, 1);
                         return d;
@@ -149,7 +151,8 @@ public final class EmbedJob {
                     return mapped(new ChunkStage(counted, chunker), c -> {
                         progress.add(Counter.CHUNKS, 1);
                         progress.add(Counter.CHUNK_TOKENS, c.tokenCount());
-                        return new Tuple2<>(c.contentHash(), c.withoutTokenIds());
+                        // A local model's ids travel to it (tokenized once); a remote API takes text.
+                        return new Tuple2<>(c.contentHash(), localModel ? c : c.withoutTokenIds());
                     });
                 });
         return group(chunks, cache, read.partitions(), UnknownTokenCheck.of(config, model));

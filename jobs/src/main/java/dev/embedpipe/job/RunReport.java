@@ -187,7 +187,16 @@ public final class RunReport {
         modelNode.put("model", model.model());
         modelNode.put("dimensions", model.dimensions());
         modelNode.put("max_input_tokens", model.maxInputTokens());
-        modelNode.put("normalized", model.modelLocation() != null ? "yes (mean pooling, L2)" : "as returned by the provider");
+        dev.embedpipe.embed.VectorRecipe recipe = model.recipe();
+        modelNode.put("normalized", recipe == null ? "as returned by the provider"
+                : (recipe.normalize() ? "yes (" : "no (") + recipe.pooling().configName() + " pooling" + (recipe.normalize() ? ", L2)" : ")"));
+        if (recipe != null) {
+            // What defines the vectors besides the weights; a manifest without them is mean-pooled, L2, no prompt.
+            modelNode.put("pooling", recipe.pooling().configName());
+            modelNode.put("normalize", recipe.normalize());
+            modelNode.put("document_prompt", recipe.documentPrompt());
+            modelNode.put("query_prompt", recipe.queryPrompt());
+        }
         if (model.modelLocation() != null) {
             modelNode.put("sha256", sha256Of(model.modelLocation()));
         }

@@ -69,12 +69,22 @@ public final class Tokenizers {
         }
     }
 
-    /** Reads a {@code classpath:/...} resource or a local file. */
+    /** Reads a {@code classpath:/...} resource, a {@code jar:file:...!/...} entry or a local file. */
     public static byte[] readBytes(String location) {
         try {
+            if (location.startsWith("jar:")) {
+                try (InputStream in = java.net.URI.create(location).toURL().openStream()) {
+                    return in.readAllBytes();
+                }
+            }
             if (location.startsWith(TokenizerSpec.CLASSPATH)) {
                 String resource = location.substring(TokenizerSpec.CLASSPATH.length());
-                try (InputStream in = Tokenizers.class.getResourceAsStream(resource)) {
+                InputStream found = Tokenizers.class.getResourceAsStream(resource);
+                ClassLoader context = Thread.currentThread().getContextClassLoader();
+                if (found == null && context != null) {
+                    found = context.getResourceAsStream(resource.substring(1)); // jars added by Spark at run time
+                }
+                try (InputStream in = found) {
                     if (in == null) {
                         throw new IOException("resource " + resource + " is not on the classpath");
                     }

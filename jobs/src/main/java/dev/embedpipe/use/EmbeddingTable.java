@@ -79,6 +79,18 @@ public final class EmbeddingTable {
         return manifest.at("/model/tokenizer/name").asText();
     }
 
+    /**
+     * How a local model made the vectors, as the manifest records it; a manifest from before the catalog has no such
+     * fields and was made by all-MiniLM-L6-v2 (mean pooling, L2, no prompts).
+     */
+    public dev.embedpipe.embed.VectorRecipe recipe() {
+        com.fasterxml.jackson.databind.JsonNode m = manifest.at("/model");
+        var legacy = dev.embedpipe.embed.VectorRecipe.MEAN_NORMALIZED;
+        var pooling = dev.embedpipe.embed.VectorRecipe.Pooling.byName(m.path("pooling").asText(legacy.pooling().configName()));
+        return new dev.embedpipe.embed.VectorRecipe(pooling, m.path("normalize").asBoolean(legacy.normalize()),
+                m.path("document_prompt").asText(""), m.path("query_prompt").asText(""));
+    }
+
     /** "provider model (N dims)", for messages. */
     public String describeModel() {
         return provider() + " " + model() + " (" + dimensions() + " dims)";

@@ -34,6 +34,15 @@ public final class QueryEmbedder {
                 || info.dimensions() != table.dimensions() || !info.tokenizer().name().equals(table.tokenizer())) {
             throw refused(table, mine + (info.tokenizer().name().equals(table.tokenizer()) ? "" : " with tokenizer " + info.tokenizer().name()));
         }
+        if (info.recipe() != null) {
+            var made = table.recipe();
+            var mineRecipe = info.recipe();
+            if (made.pooling() != mineRecipe.pooling() || made.normalize() != mineRecipe.normalize()
+                    || !made.documentPrompt().equals(mineRecipe.documentPrompt())) {
+                throw refused(table, mine + " pooled or prompted otherwise (" + mineRecipe.pooling().configName()
+                        + " pooling, normalize " + mineRecipe.normalize() + ", document prompt '" + mineRecipe.documentPrompt() + "')");
+            }
+        }
         String tokenizerSha = table.manifest().at("/model/tokenizer/sha256").asText("");
         if (!tokenizerSha.isEmpty() && !tokenizerSha.equals(Tokenizers.get(info.tokenizer()).sha256())) {
             throw refused(table, mine + " with a different tokenizer.json (SHA-256 differs)");
@@ -58,13 +67,13 @@ public final class QueryEmbedder {
             throw new ConfigException("--query: empty");
         }
         TextTokenizer tokenizer = Tokenizers.get(info.tokenizer());
-        long[] ids = tokenizer.ids(query);
+        long[] ids = tokenizer.ids(info.queryText(query)); // the model's query prompt is part of what it sees
         if (ids.length > info.maxInputTokens()) {
             throw new ConfigException("--query: " + ids.length + " tokens, over the model's " + info.maxInputTokens());
         }
         Embedder embedder = EmbedderRegistry.get(info.provider()).embedder(config);
         try (Embedder.Session session = embedder.openSession(config, 1)) {
-            Embedder.EmbeddingBatch batch = session.embed(List.of(new Embedder.EmbeddingInput(query,
+            Embedder.EmbeddingBatch batch = session.embed(List.of(new Embedder.EmbeddingInput(info.queryText(query),
                     info.modelLocation() != null ? ids : null, ids.length)));
             if (batch.vectors()[0] == null) {
                 Embedder.EmbeddingError e = batch.errors()[0];

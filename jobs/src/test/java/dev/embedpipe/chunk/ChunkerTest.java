@@ -72,6 +72,23 @@ class ChunkerTest {
     }
 
     @Test
+    void aDocumentPromptLeadsEveryChunksIdsAndCountsAgainstTheLimit() {
+        String text = PARAGRAPH.repeat(12);
+        for (String prompt : List.of("passage: ", "Represent this: ")) {
+            List<Chunk> chunks = new Chunker(tokenizer, 64, 8, prompt).chunk(doc(text));
+            assertThat(chunks).hasSizeGreaterThan(1);
+            for (Chunk c : chunks) {
+                assertEquals(text.substring(c.charStart(), c.charEnd()), c.text(), "the text is the document's alone");
+                assertThat(c.tokenIds()).as("ids as the model gets them for prompt + text")
+                        .isEqualTo(reference.encode(prompt + c.text(), true, false).getIds());
+                assertThat(c.tokenCount()).isEqualTo(c.tokenIds().length).isLessThanOrEqualTo(64);
+            }
+        }
+        Chunk whole = new Chunker(tokenizer, 64, 8, "passage: ").chunk(doc("A short one.")).get(0);
+        assertThat(whole.tokenIds()).isEqualTo(reference.encode("passage: A short one.", true, false).getIds());
+    }
+
+    @Test
     void aShortDocumentIsOneChunkWithItsWholeText() {
         Chunk only = checkedChunks("Hello world.", 256, 32).get(0);
         assertEquals("Hello world.", only.text());

@@ -11,6 +11,7 @@ import java.util.Map;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The local model must reproduce sentence-transformers' all-MiniLM-L6-v2 (reference values from its model card). */
 class LocalOnnxEmbedderTest {
@@ -55,6 +56,7 @@ class LocalOnnxEmbedderTest {
 
     @Test
     void oneSessionPerJvmWhateverTheNumberOfCallers() throws Exception {
+        int before = OnnxSessions.createdInThisJvm(); // other tests in this JVM may have made sessions of other models
         Embedder first = embedder();
         Thread[] threads = new Thread[4];
         Embedder[] seen = new Embedder[threads.length];
@@ -69,7 +71,7 @@ class LocalOnnxEmbedderTest {
         for (Embedder e : seen) {
             assertSame(first, e);
         }
-        assertEquals(1, OnnxSessions.createdInThisJvm());
+        assertTrue(OnnxSessions.createdInThisJvm() - before <= 1, "at most the first caller created a session");
     }
 
     private static double dot(float[] a, float[] b) {

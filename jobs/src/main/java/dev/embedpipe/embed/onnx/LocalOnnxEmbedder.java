@@ -8,6 +8,7 @@ import dev.embedpipe.config.EmbedpipeConfig;
 import dev.embedpipe.embed.Embedder;
 import dev.embedpipe.embed.RequestStats;
 import dev.embedpipe.embed.ModelInfo;
+import dev.embedpipe.embed.VectorRecipe;
 import dev.embedpipe.tokenize.TextTokenizer;
 import dev.embedpipe.tokenize.Tokenizers;
 
@@ -18,8 +19,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Sentence embeddings as sentence-transformers computes them: the transformer's last hidden state, mean-pooled over
- * the attention mask, then L2-normalised. A batch is padded to its longest input.
+ * Sentence embeddings as sentence-transformers computes them: the transformer's last hidden state, pooled as the
+ * model's {@link VectorRecipe} says (mean over the attention mask, or the [CLS] token), then L2-normalised if it says
+ * so. Inputs carry their token ids (document prompt included) from the chunker; an input without ids is tokenized
+ * here, prompt first. A batch is padded to its longest input.
  */
 public final class LocalOnnxEmbedder implements Embedder, AutoCloseable {
     private final OrtEnvironment env;
@@ -29,11 +32,15 @@ public final class LocalOnnxEmbedder implements Embedder, AutoCloseable {
     /** Model calls hold the read side; close takes the write side, so a session is never freed under a call. */
     private final java.util.concurrent.locks.ReentrantReadWriteLock inUse = new java.util.concurrent.locks.ReentrantReadWriteLock();
     private volatile boolean closed;
+    private final VectorRecipe recipe;
+    private final boolean oneTextPerCall;
 
-    LocalOnnxEmbedder(OrtEnvironment env, OrtSession session, ModelInfo info) {
+    LocalOnnxEmbedder(OrtEnvironment env, OrtSession session, ModelInfo info, boolean dynamicallyQuantized) {
+        this.oneTextPerCall = dynamicallyQuantized;
         this.env = env;
         this.session = session;
         this.info = info;
+        this.recipe = info.recipe() == null ? VectorRecipe.MEAN_NORMALIZED : info.recipe();
         this.takesTokenTypes = session.getInputNames().contains("token_type_ids");
     }
 
@@ -44,7 +51,7 @@ public final class LocalOnnxEmbedder implements Embedder, AutoCloseable {
 
     @Override
     public RequestShape shape(EmbedpipeConfig config, int concurrentTasks) {
-        return new RequestShape(config.embedder().batchSize(), Long.MAX_VALUE, 1, true);
+        return new RequestShape(oneTextPerCall ? 1 : config.embedder().batchSize(), Long.MAX_VALUE, 1, true);
     }
 
     /** The session is the shared embedder itself: a local model has no budget to share and nothing to count. */
@@ -64,6 +71,13 @@ public final class LocalOnnxEmbedder implements Embedder, AutoCloseable {
     }
 
     public EmbeddingBatch embed(List<EmbeddingInput> inputs) {
+        if (oneTextPerCall && inputs.size() > 1) {
+            float[][] vectors = new float[inputs.size()][];
+            for (int i = 0; i < vectors.length; i++) {
+                vectors[i] = embed(inputs.subList(i, i + 1)).vectors()[0];
+            }
+            return EmbeddingBatch.ofVectors(vectors);
+        }
         int batch = inputs.size();
         if (batch == 0) {
             return EmbeddingBatch.ofVectors(new float[0][]);
@@ -79,7 +93,7 @@ public final class LocalOnnxEmbedder implements Embedder, AutoCloseable {
                 if (tokenizer == null) {
                     tokenizer = Tokenizers.get(info.tokenizer());
                 }
-                ids[i] = tokenizer.ids(input.text());
+                ids[i] = tokenizer.ids(info.documentText(input.text()));
             }
             if (ids[i].length > info.maxInputTokens()) {
                 throw new IllegalArgumentException("input " + i + " has " + ids[i].length + " tokens, over the model's "
@@ -110,7 +124,7 @@ public final class LocalOnnxEmbedder implements Embedder, AutoCloseable {
                 buffer.get(states); // one bulk copy; per-element buffer reads cost more than the pooling
                 float[][] vectors = new float[batch][];
                 for (int i = 0; i < batch; i++) {
-                    vectors[i] = meanPoolNormalized(states, i, seq, dims, ids[i].length);
+                    vectors[i] = pool(states, i, seq, dims, ids[i].length);
                 }
                 return EmbeddingBatch.ofVectors(vectors);
             }
@@ -122,25 +136,34 @@ public final class LocalOnnxEmbedder implements Embedder, AutoCloseable {
     }
 
     /** Padding sits after the real tokens, so the mask is the first {@code length} positions. */
-    private static float[] meanPoolNormalized(float[] states, int row, int seq, int dims, int length) {
-        float[] sum = new float[dims];
+    private float[] pool(float[] states, int row, int seq, int dims, int length) {
         int base = row * seq * dims;
-        for (int t = 0; t < length; t++) {
-            int offset = base + t * dims;
+        float[] v;
+        if (recipe.pooling() == VectorRecipe.Pooling.CLS) {
+            v = java.util.Arrays.copyOfRange(states, base, base + dims);
+        } else {
+            v = new float[dims];
+            for (int t = 0; t < length; t++) {
+                int offset = base + t * dims;
+                for (int d = 0; d < dims; d++) {
+                    v[d] += states[offset + d];
+                }
+            }
             for (int d = 0; d < dims; d++) {
-                sum[d] += states[offset + d];
+                v[d] /= length;
             }
         }
-        double norm = 0;
-        for (int d = 0; d < dims; d++) {
-            sum[d] /= length;
-            norm += (double) sum[d] * sum[d];
+        if (recipe.normalize()) {
+            double norm = 0;
+            for (int d = 0; d < dims; d++) {
+                norm += (double) v[d] * v[d];
+            }
+            float scale = (float) (1.0 / Math.max(Math.sqrt(norm), 1e-12));
+            for (int d = 0; d < dims; d++) {
+                v[d] *= scale;
+            }
         }
-        float scale = (float) (1.0 / Math.max(Math.sqrt(norm), 1e-12));
-        for (int d = 0; d < dims; d++) {
-            sum[d] *= scale;
-        }
-        return sum;
+        return v;
     }
 
     /** One model call, never while (or after) the session is closed: freeing it under a call crashes the JVM. */

@@ -27,13 +27,20 @@ public final class OnnxSessions {
         Runtime.getRuntime().addShutdownHook(new Thread(OnnxSessions::closeAll, "embedpipe-onnx-close"));
     }
 
-    /** @param threads intra-op threads of the session: the threads one task's model call uses */
-    public record Key(String modelLocation, int threads) {}
+    /**
+     * @param info    the model, its recipe included (the same weights pooled otherwise are another embedder)
+     * @param threads intra-op threads of the session: the threads one task's model call uses
+     */
+    public record Key(ModelInfo info, int threads) {
+        String modelLocation() {
+            return info.modelLocation();
+        }
+    }
 
     private OnnxSessions() {}
 
-    static LocalOnnxEmbedder get(Key key, ModelInfo info) {
-        return BY_KEY.computeIfAbsent(key, k -> createOnLargeStack(k, info));
+    static LocalOnnxEmbedder get(Key key) {
+        return BY_KEY.computeIfAbsent(key, k -> createOnLargeStack(k, k.info()));
     }
 
     /**
@@ -82,6 +89,28 @@ public final class OnnxSessions {
         return CREATED.get();
     }
 
+    /**
+     * Whether the graph quantises activations at run time (DynamicQuantizeLinear, as the int8 exports do): their
+     * scale is taken over the whole batch, so such a model must see one text per call for a text's vector not to
+     * depend on its batch companions and padding.
+     */
+    static boolean dynamicallyQuantized(byte[] model) {
+        byte[] op = "DynamicQuantizeLinear".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        outer:
+        for (int i = 0; i + op.length <= model.length; i++) {
+            if (model[i] != op[0]) {
+                continue;
+            }
+            for (int k = 1; k < op.length; k++) {
+                if (model[i + k] != op[k]) {
+                    continue outer;
+                }
+            }
+            return true;
+        }
+        return false;
+    }
+
     private static LocalOnnxEmbedder create(Key key, ModelInfo info) {
         long t0 = System.nanoTime();
         byte[] model = Tokenizers.readBytes(key.modelLocation());
@@ -91,12 +120,16 @@ public final class OnnxSessions {
             options.setIntraOpNumThreads(key.threads());
             options.setInterOpNumThreads(1);
             options.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
-            options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            boolean quantized = dynamicallyQuantized(model);
+            // Fused int8 kernels (extended optimisation and up) change the vectors by ONNX Runtime release (cosine
+            // 0.997 between 1.29 and 1.30); the unfused graph is the model as written and agrees across releases.
+            options.setOptimizationLevel(quantized ? OrtSession.SessionOptions.OptLevel.BASIC_OPT
+                    : OrtSession.SessionOptions.OptLevel.ALL_OPT);
             OrtSession session = env.createSession(model, options);
             int n = CREATED.incrementAndGet();
             LOG.info("embedpipe: created ONNX session for {} with {} thread(s) in JVM {} (#{} in this JVM, {} ms)",
                     info.model(), key.threads(), ProcessHandle.current().pid(), n, (System.nanoTime() - t0) / 1_000_000);
-            return new LocalOnnxEmbedder(env, session, info);
+            return new LocalOnnxEmbedder(env, session, info, quantized);
         } catch (OrtException e) {
             throw new IllegalStateException("cannot create an ONNX Runtime session for " + key.modelLocation(), e);
         }

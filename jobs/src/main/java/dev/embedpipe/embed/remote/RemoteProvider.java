@@ -79,7 +79,8 @@ abstract class RemoteProvider implements EmbedderProvider {
         EmbedpipeConfig.Embedder e = c.embedder();
         EmbedpipeConfig.Embedder filled = new EmbedpipeConfig.Embedder(e.provider(), e.batchSize(), e.threadsPerTask(),
                 e.modelPath(), e.tokenizerPath(), baseUrl(e), model(e), e.dimensions(), e.encodingFormat(), e.apiVersion(),
-                e.apiKeyEnv(), e.apiKeyFile(), e.headers(), e.mode());
+                e.apiKeyEnv(), e.apiKeyFile(), e.headers(), e.mode(),
+                e.pooling(), e.normalize(), e.documentPrompt(), e.queryPrompt());
         return new EmbedpipeConfig(c.input(), c.output(), c.spark(), c.clean(), c.chunk(), c.quality(), filled, c.limits(), c.cost(),
                 c.cache(), c.budget(), c.progress());
     }
