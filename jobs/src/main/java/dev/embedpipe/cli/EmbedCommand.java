@@ -36,6 +36,9 @@ final class EmbedCommand implements Callable<Integer> {
             RunReport report = EmbedJob.run(spark, job.config(), job.files());
             System.out.println(report.summary());
             return report.thresholdBreaches().isEmpty() ? EmbedpipeMain.OK : EmbedpipeMain.OVER_THRESHOLD;
+        } catch (ConfigException e) { // found once Spark runs, e.g. a Delta table of another model
+            System.err.println("embedpipe: " + e.getMessage());
+            return EmbedpipeMain.USAGE;
         } catch (RuntimeException e) {
             return failed(e);
         } finally {

@@ -20,7 +20,13 @@ public record EmbedpipeConfig(
             long splitBytes,
             long partitionBytes) implements Serializable {}
 
-    public record Output(String path, String compression, String commit) implements Serializable {}
+    /** {@code format}: parquet | delta; {@code sync} and {@code rebuild} apply to delta (see README, Delta Lake output). */
+    public record Output(String path, String compression, String commit,
+                         String format, String sync, boolean rebuild) implements Serializable {
+        public boolean delta() {
+            return "delta".equals(format);
+        }
+    }
 
     /** {@code conf}: Spark settings for the run (e.g. spark.hadoop.fs.s3a.*); spark-submit's --conf wins. */
     public record Spark(String master, String appName, java.util.Map<String, String> conf) implements Serializable {}
