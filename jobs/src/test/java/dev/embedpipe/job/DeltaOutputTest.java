@@ -7,6 +7,7 @@ import dev.embedpipe.cli.EmbedpipeMain;
 import dev.embedpipe.testing.LocalFiles;
 import dev.embedpipe.testing.ParquetTables;
 import dev.embedpipe.testing.ScriptedEmbeddingServer;
+import dev.embedpipe.use.EmbeddingTable;
 import dev.embedpipe.write.delta.DeltaSettings;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.parquet.example.data.Group;
@@ -192,6 +193,16 @@ class DeltaOutputTest {
         Set<String> insertedTexts = changes.stream().filter(r -> r.<String>getAs("_change_type").equals("insert"))
                 .map(r -> r.<String>getAs("text")).collect(Collectors.toSet());
         assertEquals(insertedTexts, sent);
+
+        // search, export and dedupe read the latest version or --version N, replaying the log without Spark
+        assertEquals(first.size(), EmbeddingTable.open(out.toString(), new Configuration(), 0).rows());
+        assertEquals(table.size(), EmbeddingTable.open(out.toString(), new Configuration()).rows());
+        assertEquals(0, EmbedpipeMain.execute("export", "--table", out.toString(), "--version", "0",
+                "--to", dir.resolve("export-v0").toString()));
+        assertEquals(0, EmbedpipeMain.execute("search", "--table", out.toString(), "--version", "1", "-k", "3",
+                "--query", edit.lines().get(0), "--set", "embedder.base_url=" + server.baseUrl()));
+        assertEquals(2, EmbedpipeMain.execute("search", "--table", out.toString(), "--version", "7", "--query", "x"),
+                "a version the table does not have exits 2");
 
         // a rerun on the same input changes nothing and sends nothing
         int beforeRerun = server.requestCount();
