@@ -13,7 +13,10 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.parquet.example.data.Group;
 import org.apache.parquet.hadoop.ParquetReader;
 import org.apache.parquet.hadoop.example.GroupReadSupport;
+import dev.embedpipe.write.delta.DeltaOutput;
+import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.functions;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -244,6 +247,37 @@ class DeltaOutputTest {
         assertEquals(2, embed(out, input, "--set", "output.commit=rename"), "output.commit with delta exits 2");
     }
 
+    @Test
+    void aRetriedCommitIsSkippedByDeltaNotAppliedTwice() throws IOException {
+        List<String> original = Files.readAllLines(LocalFiles.projectHome().resolve("datasets-sample/gsm8k_test_head200.jsonl"));
+        Path input = dir.resolve("in/docs.jsonl");
+        Files.createDirectories(input.getParent());
+        Files.write(input, original.subList(0, 30));
+        Path out = dir.resolve("out");
+        assertEquals(0, embed(out, input));
+        SparkSession spark = deltaSession();
+        try {
+            // as a run would: open at the current version, then commit; the commit is then retried (same txnVersion)
+            DeltaOutput delta = DeltaOutput.open(spark, out.toString(), null, true);
+            Dataset<Row> rows = spark.read().format("delta").load(out.resolve("embeddings").toString())
+                    .withColumn("metadata", functions.concat(functions.col("metadata"), functions.lit(" ")));
+            Dataset<Row> seen = rows.select("doc_id").distinct();
+            Dataset<Row> none = seen.limit(0);
+            List<Row> staged = rows.collectAsList(); // the retry must see the same source, not the table it changed
+            Dataset<Row> source = spark.createDataFrame(staged, rows.schema());
+            DeltaOutput.Commit once = delta.commit(source, seen, none, "upsert", false, false);
+            assertThat(once.applied()).isTrue();
+            assertEquals(1, once.version());
+            assertEquals(staged.size(), once.metrics().get("numTargetRowsUpdated").asLong());
+            DeltaOutput.Commit retried = delta.commit(source, seen, none, "upsert", false, false);
+            assertThat(retried.applied()).as("Delta skips a txnVersion it has seen for the app id").isFalse();
+            assertEquals(1, retried.version());
+            assertEquals(2, Files.list(out.resolve("embeddings/_delta_log")).filter(p -> p.toString().endsWith(".json")).count());
+        } finally {
+            spark.stop();
+        }
+    }
+
     private static long count(List<Row> changes, String type) {
         return changes.stream().filter(r -> r.<String>getAs("_change_type").equals(type)).count();
     }
@@ -289,12 +323,17 @@ class DeltaOutputTest {
         return rows;
     }
 
-    /** The change feed of one version, through Delta in a Spark session of the test's own. */
-    static List<Row> changeFeed(Path table, long version) {
-        org.apache.spark.SparkConf conf = new org.apache.spark.SparkConf().setMaster("local[1]").setAppName("change-feed")
+    /** A Spark session of the test's own, with Delta. */
+    static SparkSession deltaSession() {
+        org.apache.spark.SparkConf conf = new org.apache.spark.SparkConf().setMaster("local[1]").setAppName("delta-test")
                 .set("spark.ui.enabled", "false");
         DeltaSettings.apply(conf);
-        SparkSession spark = SparkSession.builder().config(conf).getOrCreate();
+        return SparkSession.builder().config(conf).getOrCreate();
+    }
+
+    /** The change feed of one version, through Delta. */
+    static List<Row> changeFeed(Path table, long version) {
+        SparkSession spark = deltaSession();
         try {
             return spark.read().format("delta").option("readChangeFeed", "true").option("startingVersion", version)
                     .option("endingVersion", version).load(table.toString()).collectAsList();

@@ -43,7 +43,11 @@ public final class DeltaLog {
     private DeltaLog(Path table, FileSystem fs) throws IOException {
         this.table = table;
         this.fs = fs;
-        for (FileStatus f : fs.listStatus(new Path(table, LOG))) {
+        Path log = new Path(table, LOG);
+        if (!fs.exists(log)) {
+            return; // no table yet: latestVersion() is -1
+        }
+        for (FileStatus f : fs.listStatus(log)) {
             String name = f.getPath().getName();
             if (name.matches("\\d{20}\\.json")) {
                 commits.put(Long.parseLong(name.substring(0, 20)), f.getPath());

@@ -140,6 +140,7 @@ public final class DeltaOutput {
     public Commit commit(Dataset<Row> rows, Dataset<Row> seen, Dataset<Row> protectedDocs, String sync, boolean mirror,
                          boolean rebuild) {
         long txnVersion = startVersion + 1;
+        long before = DeltaLog.open(table, spark.sparkContext().hadoopConfiguration()).latestVersion();
         Dataset<Row> kept = rows.join(protectedDocs, rows.col("doc_id").equalTo(protectedDocs.col("doc_id")), "left_anti")
                 .dropDuplicates("chunk_id"); // duplicate_ids=allow can repeat a chunk id; MERGE needs one source row each
         String operation;
@@ -154,7 +155,7 @@ public final class DeltaOutput {
         }
         DeltaLog log = DeltaLog.open(table, spark.sparkContext().hadoopConfiguration());
         long version = log.latestVersion();
-        boolean applied = version > startVersion;
+        boolean applied = version > before;
         if (!applied) {
             LOG.warn("embedpipe: Delta skipped the commit of txnVersion {} for {}: it was applied before", txnVersion, appId);
         }
