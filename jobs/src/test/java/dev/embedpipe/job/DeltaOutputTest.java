@@ -104,6 +104,7 @@ class DeltaOutputTest {
         }
     }
 
+    /** 10% of documents get a longer text, 5% another answer (metadata), 4% are removed, 10 are added. */
     static Edit edit(List<String> original) throws IOException {
         List<String> lines = new ArrayList<>();
         Set<String> text = new HashSet<>();
