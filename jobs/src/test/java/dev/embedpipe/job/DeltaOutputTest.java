@@ -51,7 +51,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * the listed Parquet files with parquet-hadoop's example reader (DuckDB is a node package, reached by .ci/ scripts,
  * not from a JUnit test). The change feed is read with Spark's {@code readChangeFeed}.
  */
-class DeltaOutputTest {
+public class DeltaOutputTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     @TempDir
     Path dir;
@@ -64,7 +64,7 @@ class DeltaOutputTest {
                         + " (the Parquet tests cover it)");
     }
 
-    static String sparkVersion() throws IOException {
+    public static String sparkVersion() throws IOException {
         try (InputStream in = SparkSession.class.getClassLoader().getResourceAsStream("spark-version-info.properties")) {
             Properties p = new Properties();
             p.load(in);
@@ -94,8 +94,8 @@ class DeltaOutputTest {
     }
 
     /** The original lines, and the edited input: what changed, by document id. */
-    record Edit(List<String> lines, Set<String> textChanged, Set<String> metadataChanged, Set<String> removed, Set<String> added) {
-        Set<String> changedDocs() {
+    public record Edit(List<String> lines, Set<String> textChanged, Set<String> metadataChanged, Set<String> removed, Set<String> added) {
+        public Set<String> changedDocs() {
             Set<String> all = new HashSet<>(textChanged);
             all.addAll(metadataChanged);
             all.addAll(removed);
@@ -105,7 +105,7 @@ class DeltaOutputTest {
     }
 
     /** 10% of documents get a longer text, 5% another answer (metadata), 4% are removed, 10 are added. */
-    static Edit edit(List<String> original) throws IOException {
+    public static Edit edit(List<String> original) throws IOException {
         List<String> lines = new ArrayList<>();
         Set<String> text = new HashSet<>();
         Set<String> meta = new HashSet<>();
