@@ -12,7 +12,7 @@ import picocli.CommandLine.Option;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
-@Command(name = "dedupe", mixinStandardHelpOptions = true,
+@Command(name = "dedupe",
         description = {"Lists the pairs of chunks whose cosine similarity is at least the threshold, in DIR/pairs.csv "
                 + "with DIR/summary.json. Exact (tile by tile, never an N x N matrix) up to "
                 + "100,000 vectors; random-hyperplane LSH beyond, its recall measured against the exact scan on a "

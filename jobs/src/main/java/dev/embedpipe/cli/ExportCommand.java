@@ -8,7 +8,7 @@ import picocli.CommandLine.Option;
 
 import java.util.concurrent.Callable;
 
-@Command(name = "export", mixinStandardHelpOptions = true,
+@Command(name = "export",
         description = {"Writes the table's embeddings as Arrow IPC files (one .arrow per Parquet file, embedding as "
                 + "FixedSizeList<float32>[dims]) that numpy, pandas, polars and vector databases memory-map without "
                 + "copying.", ""})

@@ -8,6 +8,7 @@ import dev.embedpipe.read.InputResolver;
 import dev.embedpipe.tokenize.DjlOffline;
 import dev.embedpipe.write.OutputFolder;
 import dev.embedpipe.write.RunLease;
+import dev.embedpipe.write.delta.DeltaSettings;
 import org.apache.spark.SparkConf;
 import picocli.CommandLine.Option;
 
@@ -48,6 +49,10 @@ final class JobOptions {
     @Option(names = "--max-cost", paramLabel = "USD",
             description = "Stop sending past this cost at cost.usd_per_million_tokens (exit 3). Key: budget.max_cost")
     Double maxCost;
+
+    @Option(names = "--rebuild",
+            description = "output.format=delta: commit a version replacing every row (e.g. a new model). Key: output.rebuild")
+    boolean rebuild;
 
     EmbedpipeConfig load() {
         return ConfigLoader.load(configFile(config), flagValues(), sets);
@@ -115,6 +120,9 @@ final class JobOptions {
         if (maxCost != null) {
             values.put("budget.max_cost", maxCost);
         }
+        if (rebuild) {
+            values.put("output.rebuild", true);
+        }
         return values;
     }
 
@@ -148,6 +156,9 @@ final class JobOptions {
         // Spark's default redaction misses API keys passed as spark.executorEnv.OPENAI_API_KEY and the like:
         // extend it, so they never reach the UI or the event log.
         conf.set("spark.redaction.regex", conf.get("spark.redaction.regex", DEFAULT_REDACTION) + "|" + KEY_REDACTION);
+        if (cfg.output().delta()) {
+            DeltaSettings.apply(conf);
+        }
         if (EmbedderRegistry.get(cfg.embedder().provider()).failsPerItem() && conf.getBoolean("spark.speculation", false)) {
             // A speculative copy of an embed task would pay for its requests twice.
             ErrorReport.oneLine("spark.speculation turned off: a remote provider must not be called twice");

@@ -17,7 +17,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
-@Command(name = "search", mixinStandardHelpOptions = true,
+@Command(name = "search",
         description = {"Embeds the query with the provider, model and tokenizer the table's manifest records (refusing "
                 + "any other, exit 2) and prints the k chunks with the highest cosine similarity.", ""})
 final class SearchCommand extends TableCommand implements Callable<Integer> {

@@ -21,6 +21,14 @@ abstract class TableCommand {
             description = "Override one key of the run's configuration (from its manifest); repeatable")
     List<String> sets = new ArrayList<>();
 
+    // Help by hand, not mixinStandardHelpOptions: its -V/--version would take --version from the table's version.
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help message and exit.")
+    boolean help;
+
+    @Option(names = "--version", paramLabel = "N",
+            description = "A Delta table's version to read (output.format=delta); default the latest")
+    long version = -1;
+
     @Option(names = "--master", paramLabel = "URL", description = "Spark master, for distributed scans (default as for embed)")
     String master;
 
@@ -29,7 +37,7 @@ abstract class TableCommand {
         SparkConf probe = new SparkConf();
         // Local disks: no '.crc' side files beside what the commands write.
         probe.setIfMissing("spark.hadoop.fs.file.impl", "org.apache.hadoop.fs.RawLocalFileSystem");
-        return EmbeddingTable.open(table, SparkHadoopUtil.get().newConfiguration(probe));
+        return EmbeddingTable.open(table, SparkHadoopUtil.get().newConfiguration(probe), version);
     }
 
     /** The configuration the table was made with, flags and {@code --set} on top. */

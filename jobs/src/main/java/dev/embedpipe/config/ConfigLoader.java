@@ -240,6 +240,12 @@ public final class ConfigLoader {
         oneOf("output.compression", c.output().compression(), COMPRESSIONS);
         oneOf("output.commit", c.output().commit(), Set.of("auto", "rename", "manifest"));
         range("output.lease_timeout_s", c.output().leaseTimeoutS(), 5, 86_400);
+        oneOf("output.format", c.output().format(), Set.of("parquet", "delta"));
+        oneOf("output.sync", c.output().sync(), Set.of("upsert", "mirror"));
+        if (c.output().delta() && !c.output().commit().equals("auto")) {
+            throw new ConfigException("output.commit=" + c.output().commit() + " with output.format=delta: a Delta table commits "
+                    + "through its own log; leave output.commit at auto");
+        }
         requireText("spark.app_name", c.spark().appName());
         for (String step : c.clean().steps()) {
             if (CleanStep.byName(step) == null) {

@@ -20,8 +20,16 @@ public record EmbedpipeConfig(
             long splitBytes,
             long partitionBytes) implements Serializable {}
 
-    /** {@code leaseTimeoutS}: seconds without a heartbeat after which another run's lease on the output is taken over. */
-    public record Output(String path, String compression, String commit, int leaseTimeoutS) implements Serializable {}
+    /**
+     * {@code leaseTimeoutS}: seconds without a heartbeat after which another run's lease on the output is taken over.
+     * {@code format}: parquet | delta; {@code sync} and {@code rebuild} apply to delta (see README, Delta Lake output).
+     */
+    public record Output(String path, String compression, String commit, int leaseTimeoutS,
+                         String format, String sync, boolean rebuild) implements Serializable {
+        public boolean delta() {
+            return "delta".equals(format);
+        }
+    }
 
     /** {@code conf}: Spark settings for the run (e.g. spark.hadoop.fs.s3a.*); spark-submit's --conf wins. */
     public record Spark(String master, String appName, java.util.Map<String, String> conf) implements Serializable {}

@@ -32,6 +32,7 @@ import dev.embedpipe.tokenize.Tokenizers;
 import dev.embedpipe.write.CheckpointWriter;
 import dev.embedpipe.write.OutputCommitter;
 import dev.embedpipe.write.OutputSchemas;
+import dev.embedpipe.write.delta.DeltaOutput;
 import org.apache.spark.HashPartitioner;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaPairRDD;
@@ -197,6 +198,7 @@ public final class EmbedJob {
         OutputCommitter committer = new OutputCommitter(config.output().path(), runId, spark.sparkContext().hadoopConfiguration(),
                 config.output().commit());
         String output = committer.outputPath();
+        DeltaOutput delta = config.output().delta() ? DeltaOutput.open(spark, output, model, config.output().rebuild()) : null;
         String codec = config.output().compression().equals("none") ? "uncompressed" : config.output().compression();
         LOG.info("embedpipe: run {}: {} input file(s), provider {} model {}", runId, files.size(), model.provider(), model.model());
 
@@ -270,8 +272,10 @@ public final class EmbedJob {
 
             // 6. split into the output tables, extend the shared cache, count
             Dataset<Row> results = spark.read().schema(OutputSchemas.RESULTS).parquet(hitsPath, embeddedPath);
+            // Delta: this run's rows are the MERGE's source, staged where the commit cleans up
+            String embeddingsPath = committer.stagingTable(delta != null ? "_results/embeddings" : "embeddings");
             results.filter(col("origin").notEqual(OutputSchemas.ERROR)).select(OutputSchemas.columns(OutputSchemas.EMBEDDINGS))
-                    .write().option("compression", codec).parquet(committer.stagingTable("embeddings"));
+                    .write().option("compression", codec).parquet(embeddingsPath);
             results.filter(col("origin").equalTo(OutputSchemas.ERROR)).select(OutputSchemas.columns(OutputSchemas.ERRORS))
                     .coalesce(1).write().option("compression", codec).parquet(committer.stagingTable("errors"));
             EmbeddingCache.extend(results.filter(col("origin").equalTo(OutputSchemas.EMBEDDED)), config, runId, codec);
@@ -286,7 +290,7 @@ public final class EmbedJob {
                     sum(when(col("error_class").equalTo("batch_pending"), 1).otherwise(0))).collectAsList();
             Map<Integer, Counts> counts = countsPerFile(files, read.tallies(), read.rejectsPerFile(), perFile);
             long unsent = perFile.stream().mapToLong(r -> r.getLong(6)).sum();
-            Dataset<Row> written = spark.read().parquet(committer.stagingTable("embeddings"));
+            Dataset<Row> written = spark.read().parquet(embeddingsPath);
             int parquetFiles = written.inputFiles().length;
             ModelInfo recorded = model.dimensions() > 0 || written.isEmpty() ? model
                     : new ModelInfo(model.provider(), model.model(), written.first().getInt(written.schema().fieldIndex("dimensions")),
@@ -300,6 +304,9 @@ public final class EmbedJob {
                 report.batch(batch.summary(), perFile.stream().mapToLong(r -> r.getLong(7)).sum());
             }
             long tCommit = System.nanoTime();
+            if (delta != null) {
+                report.delta(DeltaRun.commit(spark, delta, config, recorded, read, results, written));
+            }
             committer.commit(report.manifestJson(Instant.now()));
             if (batch != null) {
                 batch.runner().markCommitted();

@@ -4,6 +4,7 @@ import dev.embedpipe.config.EmbedpipeConfig;
 import dev.embedpipe.embed.ModelInfo;
 import dev.embedpipe.write.CheckpointWriter;
 import dev.embedpipe.write.OutputCommitter;
+import dev.embedpipe.write.delta.DeltaLog;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaPairRDD;
@@ -61,10 +62,18 @@ final class EmbeddingCache {
             if (!hasParquet(spark, source)) {
                 continue;
             }
+            // A Delta table (output.format=delta): the files of its latest version, from its log.
+            String[] paths = DeltaLog.isDeltaTable(source, spark.sparkContext().hadoopConfiguration())
+                    ? DeltaLog.open(source, spark.sparkContext().hadoopConfiguration()).liveFiles(-1).stream()
+                    .map(Path::toString).toArray(String[]::new)
+                    : new String[] {source};
+            if (paths.length == 0) {
+                continue;
+            }
             Dataset<Row> rows;
             try {
                 // A damaged or foreign file in a cache source costs a cache miss, never the run.
-                rows = spark.read().option("ignoreCorruptFiles", "true").parquet(source).select(columns());
+                rows = spark.read().option("ignoreCorruptFiles", "true").parquet(paths).select(columns());
             } catch (Exception notATable) { // AnalysisException is a checked Exception in Java terms
                 LOG.warn("embedpipe: {} is not usable as an embedding cache, ignored: {}", source, notATable.getMessage());
                 continue;

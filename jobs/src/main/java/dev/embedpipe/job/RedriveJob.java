@@ -54,6 +54,10 @@ public final class RedriveJob {
     public record RequestStatsSummary(long requests, long tokensSent) {}
 
     public static Result run(SparkSession spark, EmbedpipeConfig config, String table, JsonNode manifest) {
+        if (config.output().delta()) {
+            throw new dev.embedpipe.config.ConfigException("redrive: " + table + " is a Delta table; rerun embed instead "
+                    + "(documents with errored chunks kept their rows, and only what is missing is sent)");
+        }
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         String runId = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC).format(Instant.now()) + "-redrive";
         OutputCommitter committer = new OutputCommitter(table, runId, spark.sparkContext().hadoopConfiguration(),

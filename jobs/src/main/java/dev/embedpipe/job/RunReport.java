@@ -42,6 +42,8 @@ public final class RunReport {
     private final long unsent;
     private final dev.embedpipe.write.OutputCommitter committer;
     private final Map<String, Long> stageMs;
+    /** output.format=delta: the version committed and MERGE's metrics; null for Parquet output. */
+    private dev.embedpipe.write.delta.DeltaOutput.Commit delta;
 
     RunReport(String runId, Instant startedAt, String output, EmbedpipeConfig config, ModelInfo model,
               List<InputFile> files, Map<Integer, Counts> perFile, int parquetFiles, int partitions, String master,
@@ -66,6 +68,10 @@ public final class RunReport {
         this.readMs = readMs;
         this.embedMs = embedMs;
         this.wallMs = wallMs;
+    }
+
+    void delta(dev.embedpipe.write.delta.DeltaOutput.Commit commit) {
+        this.delta = commit;
     }
 
     public Counts totals() {
@@ -166,6 +172,7 @@ public final class RunReport {
                 + (batch == null ? "" : String.format("%n  batch API: %,d request(s) in %,d new batch(es), %,d attached, %,d collected;"
                         + " %,d tokens billed at $%s per million", batch.requestsSubmitted, batch.batchesCreated, batch.batchesAttached,
                         batch.batchesCollected, batch.tokensBilled, config.cost().batchUsdPerMillionTokens()))
+                + (delta == null ? "" : "\n  delta: version " + delta.version() + " (" + delta.operation() + ") " + delta.metrics())
                 + thresholdBreaches().stream().map(b -> "\n  OVER THRESHOLD " + b).collect(java.util.stream.Collectors.joining());
     }
 
@@ -222,12 +229,16 @@ public final class RunReport {
         ObjectNode outputs = root.putObject("outputs");
         outputs.put("path", output);
         outputs.put("commit", committer.manifestMode() ? "manifest" : "rename");
-        outputs.put("embeddings", committer.publishedTable("embeddings"));
+        outputs.put("format", delta == null ? "parquet" : "delta");
+        outputs.put("embeddings", delta == null ? committer.publishedTable("embeddings") : "embeddings/");
         outputs.put("rejects", committer.publishedTable("rejects"));
         outputs.put("errors", committer.publishedTable("errors"));
         outputs.put("embedding_files", parquetFiles);
         outputs.put("rows", totals.embedded() + totals.cached());
 
+        if (delta != null) {
+            root.set("delta", delta.toJson());
+        }
         ObjectNode sparkNode = root.putObject("spark");
         sparkNode.put("master", master);
         sparkNode.put("application_id", applicationId);

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.embedpipe.config.ConfigException;
 import dev.embedpipe.write.OutputCommitter;
+import dev.embedpipe.write.delta.DeltaLog;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
@@ -22,22 +23,34 @@ import java.util.List;
 /**
  * A committed run's embeddings table as its manifest describes it: which model embedded it (provider, model,
  * dimensions, tokenizer, hashes), whether its vectors are unit length, how many rows it has, and its data files
- * (either commit layout, through {@link OutputCommitter#liveTable}).
+ * (either commit layout, through {@link OutputCommitter#liveTable}; for output.format=delta, the files of the latest
+ * version or of {@code --version N}, from the Delta log replayed without Spark by {@link DeltaLog}).
  */
 public final class EmbeddingTable {
     private final String output;
     private final JsonNode manifest;
     private final Configuration conf;
+    /** The Delta version to read; -1 for the latest (and for Parquet output, which has no versions). */
+    private final long version;
     private long rows = -1;
 
-    private EmbeddingTable(String output, JsonNode manifest, Configuration conf) {
+    private EmbeddingTable(String output, JsonNode manifest, Configuration conf, long version) {
         this.output = output;
         this.manifest = manifest;
         this.conf = conf;
+        this.version = version;
     }
 
     /** @throws ConfigException (exit 2) when {@code output} has no readable manifest or no embeddings table */
     public static EmbeddingTable open(String output, Configuration conf) {
+        return open(output, conf, -1);
+    }
+
+    /**
+     * @param version a Delta table's version, -1 for the latest
+     * @throws ConfigException (exit 2) as {@link #open(String, Configuration)}, or for a version of a Parquet table
+     */
+    public static EmbeddingTable open(String output, Configuration conf, long version) {
         Path path = new Path(output, OutputCommitter.MANIFEST);
         JsonNode manifest;
         try (InputStream in = path.getFileSystem(conf).open(path)) {
@@ -48,7 +61,17 @@ public final class EmbeddingTable {
         if (!manifest.path("model").isObject()) {
             throw new ConfigException("--table " + output + ": manifest.json names no model; is this an embed run's output?");
         }
-        return new EmbeddingTable(output, manifest, conf);
+        if (version >= 0) {
+            String table = new Path(output, "embeddings").toString();
+            if (!DeltaLog.isDeltaTable(table, conf)) {
+                throw new ConfigException("--version " + version + ": " + output + " is not a Delta table (output.format=delta)");
+            }
+            long latest = DeltaLog.open(table, conf).latestVersion();
+            if (version > latest) {
+                throw new ConfigException("--version " + version + ": the table's latest version is " + latest);
+            }
+        }
+        return new EmbeddingTable(output, manifest, conf, version);
     }
 
     public String output() {
@@ -128,6 +151,9 @@ public final class EmbeddingTable {
         String table = OutputCommitter.liveTable(output, "embeddings", conf);
         if (table == null) {
             throw new ConfigException("--table " + output + ": no embeddings table");
+        }
+        if (DeltaLog.isDeltaTable(table, conf)) {
+            return DeltaLog.open(table, conf).liveFiles(version);
         }
         try {
             Path dir = new Path(table);
