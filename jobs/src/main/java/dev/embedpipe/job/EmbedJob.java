@@ -314,6 +314,7 @@ public final class EmbedJob {
             LOG.info("embedpipe: committed {} in {} ms", output, (System.nanoTime() - tCommit) / 1_000_000);
             return report;
         } catch (Throwable e) { // SparkException is checked, yet Spark throws it from here: abort on it too
+            RunningTasks.cancelAndWait(spark); // before the abort: a running task would write into staging again
             committer.abort();
             throw e;
         }

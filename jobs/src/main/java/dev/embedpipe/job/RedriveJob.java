@@ -115,6 +115,7 @@ public final class RedriveJob {
             committer.commit(updatedManifest(manifest, perFile, result, runId, config, committer));
             return result;
         } catch (Throwable e) { // SparkException is checked, yet Spark throws it from here: abort on it too
+            RunningTasks.cancelAndWait(spark); // before the abort: a running task would write into staging again
             committer.abort();
             throw e;
         }
