@@ -5,7 +5,7 @@ import dev.embedpipe.util.StreamingIterator;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Comparator;
+import java.util.Arrays;
 import java.util.Deque;
 import java.util.Iterator;
 import java.util.List;
@@ -20,12 +20,13 @@ import java.util.concurrent.Future;
  * per request); up to {@code maxInFlight} requests run at once on the task's own threads, and results come out in
  * request order, each vector still paired with its own chunk.
  *
- * <p>For local models ({@code groupBySimilarLength}) it reads a window of a few batches ahead and batches chunks
- * of similar length together, which cuts the padding the model computes on; rows come out in a different order
- * within a window, which no table reader can tell.
+ * <p>For local models ({@code groupBySimilarLength}) it reads a window of {@value #WINDOW_BATCHES} batches ahead
+ * and cuts it into batches of similar length by {@link PaddedBatchPlan}, at most {@code maxInputs} rows and
+ * {@code maxTokens} padded tokens (rows × longest) each, which cuts the padding the model computes on. Chunks come
+ * out in their original order; memory stays O(window).
  */
 public final class EmbedStage extends StreamingIterator<EmbeddedChunk> implements AutoCloseable {
-    static final int WINDOW_BATCHES = 4;
+    static final int WINDOW_BATCHES = 16;
 
     private final Iterator<Chunk> chunks;
     private final Embedder.Session session;
@@ -98,15 +99,32 @@ public final class EmbedStage extends StreamingIterator<EmbeddedChunk> implement
     }
 
     private void fillWindowByLength() {
-        List<Chunk> window = new ArrayList<>(shape.maxInputs() * WINDOW_BATCHES);
-        while (window.size() < shape.maxInputs() * WINDOW_BATCHES && chunks.hasNext()) {
+        int windowSize = shape.maxInputs() * WINDOW_BATCHES;
+        List<Chunk> window = new ArrayList<>(windowSize);
+        while (window.size() < windowSize && chunks.hasNext()) {
             window.add(chunks.next());
         }
-        window.sort(Comparator.comparingInt(Chunk::tokenCount));
-        for (int from = 0; from < window.size(); from += shape.maxInputs()) {
-            List<Chunk> batch = window.subList(from, Math.min(window.size(), from + shape.maxInputs()));
-            collect(batch, session.embed(inputs(batch)));
+        int[] lengths = new int[window.size()];
+        for (int i = 0; i < lengths.length; i++) {
+            lengths[i] = modelLength(window.get(i));
         }
+        EmbeddedChunk[] inOrder = new EmbeddedChunk[window.size()];
+        for (int[] positions : PaddedBatchPlan.plan(lengths, shape.maxInputs(), shape.maxTokens())) {
+            List<Chunk> batch = new ArrayList<>(positions.length);
+            for (int position : positions) {
+                batch.add(window.get(position));
+            }
+            List<EmbeddedChunk> done = results(batch, session.embed(inputs(batch)));
+            for (int i = 0; i < positions.length; i++) {
+                inOrder[positions[i]] = done.get(i);
+            }
+        }
+        ready.addAll(Arrays.asList(inOrder));
+    }
+
+    /** The row length the model pads to: the ids it gets (special tokens included) when the chunk carries them. */
+    static int modelLength(Chunk chunk) {
+        return chunk.tokenIds() != null ? chunk.tokenIds().length : chunk.tokenCount();
     }
 
     private List<Chunk> nextRequest() {
@@ -122,6 +140,11 @@ public final class EmbedStage extends StreamingIterator<EmbeddedChunk> implement
     }
 
     private void collect(List<Chunk> request, Embedder.EmbeddingBatch result) {
+        ready.addAll(results(request, result));
+    }
+
+    /** Pairs each chunk with its result and hands the request's results to {@code onRequestDone}. */
+    private List<EmbeddedChunk> results(List<Chunk> request, Embedder.EmbeddingBatch result) {
         if (result.vectors().length != request.size()) {
             throw new IllegalStateException("the embedder answered " + result.vectors().length + " results for "
                     + request.size() + " inputs");
@@ -138,7 +161,7 @@ public final class EmbedStage extends StreamingIterator<EmbeddedChunk> implement
         if (onRequestDone != null) {
             onRequestDone.accept(done);
         }
-        ready.addAll(done);
+        return done;
     }
 
     @Override

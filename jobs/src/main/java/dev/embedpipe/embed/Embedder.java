@@ -36,7 +36,8 @@ public interface Embedder {
 
     /**
      * @param maxInputs            most inputs per request (or model call)
-     * @param maxTokens            most tokens per request
+     * @param maxTokens            most tokens per request; with {@code groupBySimilarLength}, most padded tokens
+     *                             (rows × longest row) per model call
      * @param maxInFlight          concurrent requests per task
      * @param groupBySimilarLength batch inputs of similar length together (cuts padding for local models)
      */

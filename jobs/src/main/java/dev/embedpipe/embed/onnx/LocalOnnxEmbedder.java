@@ -49,9 +49,16 @@ public final class LocalOnnxEmbedder implements Embedder, AutoCloseable {
         return info;
     }
 
+    /**
+     * Padded tokens (rows × longest) per model call, per row of {@code embedder.batch_size}: short texts fill the
+     * batch's rows, 256-token chunks get half of them. Measured on 2 cores (BENCHMARKS.md, batch shaping).
+     */
+    static final int PADDED_TOKENS_PER_ROW = 128;
+
     @Override
     public RequestShape shape(EmbedpipeConfig config, int concurrentTasks) {
-        return new RequestShape(oneTextPerCall ? 1 : config.embedder().batchSize(), Long.MAX_VALUE, 1, true);
+        int rows = oneTextPerCall ? 1 : config.embedder().batchSize();
+        return new RequestShape(rows, (long) rows * PADDED_TOKENS_PER_ROW, 1, true);
     }
 
     /** The session is the shared embedder itself: a local model has no budget to share and nothing to count. */
