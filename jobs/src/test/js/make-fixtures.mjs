@@ -14,7 +14,7 @@ import path from 'node:path';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 const m2 = process.argv[2] ?? path.join(os.homedir(), '.m2/repository');
-const corpus = process.argv[3] ?? '/work/shared/corpora/gsm8k_test.jsonl';
+const corpus = process.argv[3] ?? new URL('../../../../datasets-test/gsm8k_test.jsonl', import.meta.url).pathname;
 const out = path.join(here, '../resources/transformersjs');
 
 // Keep in step with ModelCatalog.java.

@@ -31,7 +31,7 @@ public final class BatchScaleRun {
         Path home = Path.of(System.getProperty("embedpipe.home", "..")).toAbsolutePath().normalize();
         Path work = Files.createTempDirectory("batch-scale");
         Path input = work.resolve("glosses.jsonl");
-        try (BufferedReader in = Files.newBufferedReader(home.resolve("../shared/corpora/wordnet31_glosses.jsonl").normalize());
+        try (BufferedReader in = Files.newBufferedReader(BenchCorpus.wordnetGlosses());
              BufferedWriter out = Files.newBufferedWriter(input, StandardCharsets.UTF_8)) {
             for (int i = 0; i < lines; i++) {
                 String line = in.readLine();

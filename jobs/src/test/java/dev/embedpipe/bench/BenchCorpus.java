@@ -27,13 +27,23 @@ public final class BenchCorpus {
         return home().resolve("datasets-test/gsm8k_test.jsonl").toAbsolutePath().normalize();
     }
 
+    /** The WordNet 3.1 glosses, whole, as plain JSONL (see {@link #decompressed}). */
+    public static Path wordnetGlosses() {
+        return decompressed("wordnet31_glosses.jsonl");
+    }
+
+    /** gsm8k's training set, whole, as plain JSONL (see {@link #decompressed}). */
+    public static Path gsm8kTrain() {
+        return decompressed("gsm8k_train.jsonl");
+    }
+
     /**
-     * The WordNet 3.1 glosses, whole, as plain JSONL: datasets-test/ keeps them gzip'd, and a .gz is read by one
-     * task, so they are decompressed once under target/ for runs that split their input.
+     * A corpus that datasets-test/ keeps gzip'd, as plain JSONL: a .gz is read by one task, so it is decompressed
+     * once under target/ for runs that split their input.
      */
-    public static synchronized Path wordnetGlosses() {
-        Path gz = home().resolve("datasets-test/wordnet31_glosses.jsonl.gz").toAbsolutePath().normalize();
-        Path plain = home().resolve("jobs/target/corpora/wordnet31_glosses.jsonl").toAbsolutePath().normalize();
+    private static synchronized Path decompressed(String name) {
+        Path gz = home().resolve("datasets-test/" + name + ".gz").toAbsolutePath().normalize();
+        Path plain = home().resolve("jobs/target/corpora/" + name).toAbsolutePath().normalize();
         try {
             if (!Files.isRegularFile(plain) || Files.getLastModifiedTime(plain).compareTo(Files.getLastModifiedTime(gz)) < 0) {
                 Files.createDirectories(plain.getParent());

@@ -32,9 +32,8 @@ public final class LocalModelsBenchmark {
     public static void main(String[] args) throws Exception {
         int docs = args.length > 0 ? Integer.parseInt(args[0]) : 600;
         int threads = args.length > 1 ? Integer.parseInt(args[1]) : 2;
-        Path corpora = BenchCorpus.home().resolve("../shared/corpora").normalize();
-        List<String> texts = field(corpora.resolve("gsm8k_test.jsonl"), docs);
-        List<String> queries = field(corpora.resolve("gsm8k_train.jsonl"), 100);
+        List<String> texts = field(BenchCorpus.gsm8kTest(), docs);
+        List<String> queries = field(BenchCorpus.gsm8kTrain(), 100);
         Map<String, float[][]> docVectors = new HashMap<>();
         Map<String, float[][]> queryVectors = new HashMap<>();
         System.out.println("| model | texts/s | tokens/s | int8: cosine to fp32 mean / min | int8: overlap@10 |");

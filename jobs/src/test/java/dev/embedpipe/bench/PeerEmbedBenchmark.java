@@ -44,7 +44,7 @@ public final class PeerEmbedBenchmark {
         int threadsPerTask = arg(args, 2, 1);
         int batchSize = arg(args, 3, 32);
         int runs = arg(args, 4, 3);
-        List<String> texts = MixedLengthCorpus.texts(MixedLengthCorpus.CORPORA.resolve("gsm8k_train.jsonl"), count);
+        List<String> texts = MixedLengthCorpus.texts(BenchCorpus.gsm8kTrain(), count);
         double peak = numpyPeakGflops();
 
         String[] names = {"ours fp32", "langchain4j fp32", "ours int8", "langchain4j int8"};

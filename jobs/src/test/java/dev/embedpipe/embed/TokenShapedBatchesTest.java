@@ -16,7 +16,6 @@ import java.util.Map;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The local model's batches shaped by tokens ({@link EmbedStage} with {@link PaddedBatchPlan}), on the real
@@ -30,7 +29,6 @@ class TokenShapedBatchesTest {
 
     @BeforeAll
     static void corpus() {
-        assumeTrue(MixedLengthCorpus.available(), "the shared corpora are not at " + MixedLengthCorpus.CORPORA);
         embedder = EmbedderRegistry.get("local-onnx").embedder(CONFIG);
         chunks = MixedLengthCorpus.chunks(Tokenizers.get(embedder.model().tokenizer()), 120, 8);
     }

@@ -48,7 +48,7 @@ class BatchModeEndToEndTest {
     static void inputs() throws IOException {
         Path root = Files.createTempDirectory("batch-e2e");
         corpus = root.resolve("gsm8k_test.jsonl");
-        Files.copy(LocalFiles.projectHome().resolve("../shared/corpora/gsm8k_test.jsonl").normalize(), corpus);
+        Files.copy(dev.embedpipe.bench.BenchCorpus.gsm8kTest(), corpus);
         head200 = LocalFiles.projectHome().resolve("datasets-sample/gsm8k_test_head200.jsonl");
     }
 

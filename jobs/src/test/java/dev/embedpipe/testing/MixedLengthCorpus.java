@@ -1,5 +1,7 @@
 package dev.embedpipe.testing;
 
+import dev.embedpipe.bench.BenchCorpus;
+
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.embedpipe.chunk.Chunk;
 import dev.embedpipe.chunk.Chunker;
@@ -15,25 +17,19 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Chunks of mixed lengths from the shared corpora, as a real partition meets them: short gsm8k_test questions with,
+ * Chunks of mixed lengths from the repository's corpora (datasets-test/), as a real partition meets them: short gsm8k_test questions with,
  * after every {@code shortPerLong} of them, a long document (consecutive WordNet glosses joined) cut into 256-token
  * chunks by the real chunker, token ids included.
  */
 public final class MixedLengthCorpus {
-    public static final Path CORPORA = Path.of(System.getProperty("embedpipe.home", "..")).resolve("../shared/corpora")
-            .normalize();
     private static final int LONG_CHUNK_TOKENS = 256;
     private static final int GLOSSES_PER_LONG_DOCUMENT = 60;
 
     private MixedLengthCorpus() {}
 
-    public static boolean available() {
-        return Files.isReadable(CORPORA.resolve("gsm8k_test.jsonl")) && Files.isReadable(CORPORA.resolve("wordnet31_glosses.jsonl"));
-    }
-
     public static List<Chunk> chunks(TextTokenizer tokenizer, int shortTexts, int shortPerLong) {
-        List<String> questions = texts(CORPORA.resolve("gsm8k_test.jsonl"), shortTexts);
-        List<String> glosses = texts(CORPORA.resolve("wordnet31_glosses.jsonl"),
+        List<String> questions = texts(BenchCorpus.gsm8kTest(), shortTexts);
+        List<String> glosses = texts(BenchCorpus.wordnetGlosses(),
                 (shortTexts / shortPerLong + 1) * GLOSSES_PER_LONG_DOCUMENT);
         Chunker shortChunker = new Chunker(tokenizer, LONG_CHUNK_TOKENS, 0);
         Chunker longChunker = new Chunker(tokenizer, LONG_CHUNK_TOKENS, 32);
