@@ -57,7 +57,7 @@ public class DeltaOutputTest {
     ScriptedEmbeddingServer server;
 
     /** Called per test, not in @BeforeAll: surefire reports a class skipped there as "Tests run: 0", not as skipped. */
-    private static void deltaRunsHere() throws IOException {
+    public static void deltaRunsHere() throws IOException {
         assumeTrue(DeltaSettings.SPARK_VERSION.equals(sparkVersion()),
                 "Delta Lake 4.2.0 runs on Spark " + DeltaSettings.SPARK_VERSION + " only; this build uses Spark " + sparkVersion()
                         + " (the Parquet tests cover it)");
@@ -169,13 +169,7 @@ public class DeltaOutputTest {
         Path fresh = dir.resolve("fresh");
         assertEquals(0, embed(fresh, input));
         Map<String, Group> full = replay(fresh.resolve("embeddings"));
-        assertEquals(full.keySet(), table.keySet());
-        for (String id : full.keySet()) {
-            for (String column : List.of("doc_id", "text", "metadata", "source_file", "content_hash")) {
-                assertEquals(full.get(id).getString(column, 0), table.get(id).getString(column, 0), column + " of " + id);
-            }
-            assertThat(ParquetTables.floats(table.get(id), "embedding")).containsExactly(ParquetTables.floats(full.get(id), "embedding"));
-        }
+        assertSameRows(full, table);
 
         // the last version's change feed holds exactly the changed documents' chunks
         List<Row> changes = changeFeed(out.resolve("embeddings"), 1);
@@ -294,12 +288,29 @@ public class DeltaOutputTest {
         return docs;
     }
 
+    /** The same chunk ids, each with the same columns and vector. */
+    public static void assertSameRows(Map<String, Group> expected, Map<String, Group> actual) {
+        assertEquals(expected.keySet(), actual.keySet());
+        for (String id : expected.keySet()) {
+            for (String column : List.of("doc_id", "text", "metadata", "source_file", "content_hash")) {
+                assertEquals(expected.get(id).getString(column, 0), actual.get(id).getString(column, 0), column + " of " + id);
+            }
+            assertThat(ParquetTables.floats(actual.get(id), "embedding")).containsExactly(ParquetTables.floats(expected.get(id), "embedding"));
+        }
+    }
+
     /** The rows of the table's latest version by chunk id: its log replayed as JSON here, its files read by parquet-hadoop. */
-    static Map<String, Group> replay(Path table) throws IOException {
+    public static Map<String, Group> replay(Path table) throws IOException {
+        return replay(table, Long.MAX_VALUE);
+    }
+
+    /** The rows of {@code version} (its commits 0..version replayed; the tables here have no checkpoint yet). */
+    public static Map<String, Group> replay(Path table, long version) throws IOException {
         Set<String> live = new LinkedHashSet<>();
         List<Path> commits;
         try (Stream<Path> log = Files.list(table.resolve("_delta_log"))) {
-            commits = log.filter(p -> p.getFileName().toString().endsWith(".json")).sorted().toList();
+            commits = log.filter(p -> p.getFileName().toString().matches("\\d{20}\\.json"))
+                    .filter(p -> Long.parseLong(p.getFileName().toString().substring(0, 20)) <= version).sorted().toList();
         }
         for (Path commit : commits) {
             for (String line : Files.readAllLines(commit)) {
@@ -335,7 +346,7 @@ public class DeltaOutputTest {
     }
 
     /** The change feed of one version, through Delta. */
-    static List<Row> changeFeed(Path table, long version) {
+    public static List<Row> changeFeed(Path table, long version) {
         SparkSession spark = deltaSession();
         try {
             // the README's SQL: one history row per run, and the changes of a version
