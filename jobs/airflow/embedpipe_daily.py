@@ -40,9 +40,10 @@ def submit_arguments(input_path, output_path, args_file=ARGS_FILE, model=""):
     jars_dir = os.path.join(PROJECT, spec["jars_dir"])
     jars = sorted(os.path.join(jars_dir, n) for n in os.listdir(jars_dir)) if os.path.isdir(jars_dir) else []
     args = [a.replace("{input}", input_path).replace("{output}", output_path) for a in spec["application_args"]]
-    if model:  # ship only the chosen model's jar (the default's is among the libraries)
-        if model in spec["model_jars"]:
-            jars.append(os.path.join(PROJECT, spec["models_dir"], spec["model_jars"][model]))
+    shipped = model or spec["default_model"]  # ship only the run's model jar (none named: the default's)
+    if shipped in spec["model_jars"]:
+        jars.append(os.path.join(PROJECT, spec["models_dir"], spec["model_jars"][shipped]))
+    if model:
         args += ["--set", "embedder.model=" + model]
     return {
         "java_class": spec["class"],

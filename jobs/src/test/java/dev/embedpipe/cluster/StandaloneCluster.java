@@ -1,5 +1,7 @@
 package dev.embedpipe.cluster;
 
+import dev.embedpipe.embed.onnx.ModelCatalog;
+
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -70,6 +72,7 @@ final class StandaloneCluster implements AutoCloseable {
         try (Stream<Path> lib = Files.list(target.resolve("lib"))) {
             lib.sorted().forEach(p -> jars.add(p.toString()));
         }
+        jars.add(home.resolve(ModelCatalog.MODELS_DIR).resolve(ModelCatalog.named(ModelCatalog.DEFAULT).jar()).toString());
         String opens = "--add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/java.nio=ALL-UNNAMED "
                 + "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED --add-opens=java.base/java.util=ALL-UNNAMED "
                 + "--add-opens=java.base/java.lang.invoke=ALL-UNNAMED --add-opens=java.base/java.util.concurrent=ALL-UNNAMED";

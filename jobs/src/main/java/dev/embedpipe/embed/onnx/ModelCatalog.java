@@ -12,9 +12,9 @@ import java.util.Map;
 
 /**
  * The local models {@code embedder.model} can name. Their ONNX files and tokenizers are the resources of
- * langchain4j's model jars on Maven Central (only the resources are used). The default's jar is one of the
- * application's libraries ({@code jobs/target/lib}); the others sit apart in {@code jobs/target/models}, so a run
- * ships only the model it uses: on the classpath (spark-submit {@code --jars}), or else read from that folder.
+ * langchain4j's model jars on Maven Central (only the resources are used). They sit apart from the application's
+ * libraries ({@code jobs/target/lib}), in {@code jobs/target/models}, the default's too, so a run ships only the
+ * model it uses: on the classpath (spark-submit {@code --jars}), or else read from that folder.
  *
  * @param resource  the name of the jar's resources: {@code /<resource>.onnx}, {@code /<resource>-tokenizer.json}
  * @param jar       the jar's file name in {@code jobs/target/models} (the Maven artifact id)
@@ -80,8 +80,8 @@ public record ModelCatalog(String name, String resource, String jar, String toke
     }
 
     /**
-     * {@code classpath:/...} when the jar is on the classpath (the default's always is; spark-submit {@code --jars}
-     * puts the others there), else the resource inside {@code <embedpipe.home>/jobs/target/models/<jar>} (the
+     * {@code classpath:/...} when the jar is on the classpath (tests have them all; spark-submit {@code --jars} puts
+     * the run's model there), else the resource inside {@code <embedpipe.home>/jobs/target/models/<jar>} (the
      * launcher's local runs), else a one-line error saying what to ship.
      */
     private String locate(String path) {

@@ -1,6 +1,6 @@
 package dev.embedpipe.embed.remote;
 
-import dev.embedpipe.embed.onnx.LocalOnnxProvider;
+import dev.embedpipe.embed.onnx.ModelCatalog;
 import dev.embedpipe.tokenize.TokenizerSpec;
 
 /**
@@ -38,6 +38,6 @@ public final class TeiProvider extends RemoteProvider {
 
     @Override
     TokenizerSpec defaultTokenizer() {
-        return new TokenizerSpec(LocalOnnxProvider.BUNDLED_MODEL_NAME, LocalOnnxProvider.BUNDLED_TOKENIZER);
+        return ModelCatalog.named(ModelCatalog.DEFAULT).tokenizerSpec(); // the default model's, from its jar
     }
 }

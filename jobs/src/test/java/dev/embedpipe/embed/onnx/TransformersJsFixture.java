@@ -16,15 +16,15 @@ import java.util.List;
  * One model's reference vectors from transformers.js (made by jobs/src/test/js/make-fixtures.mjs): the texts, whether
  * each is a document or a query, its token count as transformers.js counts it (prompt included) and its vector.
  */
-record TransformersJsFixture(String model, List<Input> inputs, float[][] vectors) {
+public record TransformersJsFixture(String model, List<Input> inputs, float[][] vectors) {
 
-    record Input(String role, String text, int tokens) {
-        boolean query() {
+    public record Input(String role, String text, int tokens) {
+        public boolean query() {
             return role.equals("query");
         }
     }
 
-    static TransformersJsFixture of(String model) {
+    public static TransformersJsFixture of(String model) {
         try (InputStream in = TransformersJsFixture.class.getResourceAsStream("/transformersjs/" + model + ".json")) {
             if (in == null) {
                 throw new IllegalStateException("no transformers.js fixture for " + model);
@@ -46,7 +46,7 @@ record TransformersJsFixture(String model, List<Input> inputs, float[][] vectors
         }
     }
 
-    static double cosine(float[] a, float[] b) {
+    public static double cosine(float[] a, float[] b) {
         double dot = 0;
         double na = 0;
         double nb = 0;
