@@ -1,11 +1,11 @@
 package dev.embedpipe.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.embedpipe.config.ConfigException;
 import dev.embedpipe.config.ConfigLoader;
 import dev.embedpipe.config.EmbedpipeConfig;
 import dev.embedpipe.job.RedriveJob;
+import dev.embedpipe.manifest.Manifest;
+import dev.embedpipe.manifest.ManifestJson;
 import dev.embedpipe.write.OutputFolder;
 import dev.embedpipe.write.RunLease;
 import org.apache.hadoop.fs.Path;
@@ -40,13 +40,13 @@ final class RedriveCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         SparkConf probe = new SparkConf();
         Path manifestPath = new Path(table, "manifest.json");
-        JsonNode manifest;
+        Manifest manifest;
         try (InputStream in = manifestPath.getFileSystem(SparkHadoopUtil.get().newConfiguration(probe)).open(manifestPath)) {
-            manifest = new ObjectMapper().readTree(in);
+            manifest = ManifestJson.read(in);
         } catch (IOException e) {
             throw new ConfigException("--table " + table + ": no readable manifest.json (" + e.getClass().getSimpleName() + ")");
         }
-        if (!OutputFolder.isEmbedpipeManifest(manifest)) {
+        if (!manifest.isEmbedpipe()) {
             throw new ConfigException("--table " + table + ": its manifest.json is not an embedpipe manifest; nothing was changed; "
                     + "name the output folder of an embed run");
         }
@@ -54,7 +54,7 @@ final class RedriveCommand implements Callable<Integer> {
         if (master != null) {
             flags.put("spark.master", master);
         }
-        EmbedpipeConfig cfg = ConfigLoader.load(manifest.get("config"), null, flags, sets);
+        EmbedpipeConfig cfg = ConfigLoader.load(manifest.config(), null, flags, sets);
         SparkConf sparkConf = JobOptions.sparkConf(cfg);
         ErrorReport.OutputContext.set(table);
         try (RunLease lease = JobOptions.lease(table, cfg, sparkConf, "redrive")) {

@@ -46,7 +46,7 @@ abstract class TableCommand {
         if (master != null) {
             flags.put("spark.master", master);
         }
-        return ConfigLoader.load(t.manifest().get("config"), null, flags, sets);
+        return ConfigLoader.load(t.manifest().config(), null, flags, sets);
     }
 
     static SparkConf sparkConf(EmbedpipeConfig cfg) {

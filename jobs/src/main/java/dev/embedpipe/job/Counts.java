@@ -1,6 +1,6 @@
 package dev.embedpipe.job;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.embedpipe.manifest.Manifest;
 
 /**
  * The counts of one input file or of the whole run. They reconcile:
@@ -54,18 +54,8 @@ public final class Counts {
     public long errored() { return errored; }
     public long tokens() { return tokens; }
 
-    void writeTo(ObjectNode node) {
-        node.put("lines", lines);
-        node.put("documents", documents());
-        node.put("rejected", rejected);
-        node.put("skipped", skipped);
-        node.put("filtered", filtered);
-        node.put("chunked", chunked);
-        node.put("chunks", chunks);
-        node.put("embedded", embedded);
-        node.put("cached", cached);
-        node.put("errored", errored);
-        node.put("tokens", tokens);
-        node.put("reconciled", reconciles());
+    Manifest.Counts toManifest() {
+        return new Manifest.Counts(lines, documents(), rejected, skipped, filtered, chunked, chunks, embedded, cached,
+                errored, tokens, reconciles());
     }
 }

@@ -307,7 +307,7 @@ public final class EmbedJob {
             if (delta != null) {
                 report.delta(DeltaRun.commit(spark, delta, config, recorded, read, results, written));
             }
-            committer.commit(report.manifestJson(Instant.now()));
+            committer.commit(report.manifest(Instant.now()));
             if (batch != null) {
                 batch.runner().markCommitted();
             }

@@ -1,18 +1,13 @@
 package dev.embedpipe.job;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.embedpipe.chunk.Chunk;
 import dev.embedpipe.config.EmbedpipeConfig;
 import dev.embedpipe.embed.EmbedderRegistry;
 import dev.embedpipe.embed.HashGroup;
 import dev.embedpipe.embed.UnknownTokenCheck;
 import dev.embedpipe.embed.ModelInfo;
+import dev.embedpipe.manifest.Manifest;
 import dev.embedpipe.write.OutputCommitter;
-import dev.embedpipe.write.OutputFolder;
 import dev.embedpipe.write.OutputSchemas;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
@@ -22,8 +17,6 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import scala.Tuple2;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
@@ -43,8 +36,6 @@ import static org.apache.spark.sql.functions.when;
  * manifest's counts updated. The rejects table is kept as it is.
  */
 public final class RedriveJob {
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-
     private RedriveJob() {}
 
     /** What a redrive did. */
@@ -53,7 +44,7 @@ public final class RedriveJob {
     /** The request figures a redrive prints. */
     public record RequestStatsSummary(long requests, long tokensSent) {}
 
-    public static Result run(SparkSession spark, EmbedpipeConfig config, String table, JsonNode manifest) {
+    public static Result run(SparkSession spark, EmbedpipeConfig config, String table, Manifest manifest) {
         if (config.output().delta()) {
             throw new dev.embedpipe.config.ConfigException("redrive: " + table + " is a Delta table; rerun embed instead "
                     + "(documents with errored chunks kept their rows, and only what is missing is sent)");
@@ -122,55 +113,19 @@ public final class RedriveJob {
     }
 
     /** The run's manifest with each file's counts moved from errored to embedded/cached, and this redrive noted. */
-    private static String updatedManifest(JsonNode manifest, List<Row> perFile, Result result, String runId,
-                                          EmbedpipeConfig config, OutputCommitter committer) {
-        ObjectNode root = manifest.deepCopy();
-        root.put("layout", OutputFolder.LAYOUT);
-        ObjectNode outputs = root.with("outputs");
-        for (String table : OutputCommitter.TABLES) {
-            outputs.put(table, committer.publishedTable(table));
+    private static Manifest updatedManifest(Manifest manifest, List<Row> perFile, Result result, String runId,
+                                            EmbedpipeConfig config, OutputCommitter committer) {
+        Map<String, Manifest.Counts> moved = new HashMap<>();
+        for (Manifest.Input input : manifest.inputs()) {
+            perFile.stream().filter(r -> r.getString(0).equals(input.path())).findFirst().ifPresent(r ->
+                    moved.put(input.path(), input.counts().withRedriven(r.getLong(2), r.getLong(3), r.getLong(4))));
         }
-        Map<String, Row> byFile = new HashMap<>();
-        perFile.forEach(r -> byFile.put(r.getString(0), r));
-        ObjectNode totals = (ObjectNode) root.get("totals");
-        for (JsonNode input : root.withArray("inputs")) {
-            Row r = byFile.get(input.get("path").asText());
-            if (r != null) {
-                move((ObjectNode) input.get("counts"), r.getLong(2), r.getLong(3), r.getLong(4));
-            }
-        }
-        move(totals, result.embedded(), result.reused(), result.stillFailing());
-        boolean reconciled = totals.get("reconciled").asBoolean();
-        if (reconciled && root.get("status").asText().equals("budget_exhausted") && result.stillFailing() == 0) {
-            root.put("status", "succeeded");
-        }
-        ArrayNode redrives = root.withArray("redrives");
-        ObjectNode entry = redrives.addObject();
-        entry.put("run_id", runId);
-        entry.put("at", Instant.now().toString());
-        entry.put("retried", result.retried());
-        entry.put("embedded", result.embedded());
-        entry.put("reused", result.reused());
-        entry.put("still_failing", result.stillFailing());
-        entry.put("requests", result.requests().requests());
-        entry.put("tokens_sent", result.requests().tokensSent());
-        entry.put("estimated_cost_usd", result.requests().tokensSent() * config.cost().usdPerMillionTokens() / 1_000_000.0);
-        try {
-            return JSON.writeValueAsString(root);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        Manifest.Counts totals = manifest.totals().withRedriven(result.embedded(), result.reused(), result.stillFailing());
+        String status = totals.reconciled() && manifest.status().equals("budget_exhausted") && result.stillFailing() == 0
+                ? "succeeded" : manifest.status();
+        Manifest.Redrive redrive = new Manifest.Redrive(runId, Instant.now().toString(), result.retried(), result.embedded(),
+                result.reused(), result.stillFailing(), result.requests().requests(), result.requests().tokensSent(),
+                result.requests().tokensSent() * config.cost().usdPerMillionTokens() / 1_000_000.0);
+        return manifest.withRedrive(committer::publishedTable, moved, totals, status, redrive);
     }
-
-    private static void move(ObjectNode counts, long embedded, long reused, long stillFailing) {
-        long errored = counts.get("errored").asLong();
-        long retried = embedded + reused + stillFailing;
-        counts.put("embedded", counts.get("embedded").asLong() + embedded);
-        counts.put("cached", counts.get("cached").asLong() + reused);
-        counts.put("errored", errored - retried + stillFailing);
-        counts.put("reconciled", counts.get("chunks").asLong()
-                == counts.get("embedded").asLong() + counts.get("cached").asLong() + counts.get("errored").asLong()
-                && counts.get("reconciled").asBoolean());
-    }
-
 }

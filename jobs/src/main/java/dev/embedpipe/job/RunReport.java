@@ -1,18 +1,13 @@
 package dev.embedpipe.job;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.embedpipe.config.ConfigLoader;
 import dev.embedpipe.config.EmbedpipeConfig;
 import dev.embedpipe.embed.ModelInfo;
 import dev.embedpipe.embed.RequestStats;
+import dev.embedpipe.manifest.Manifest;
 import dev.embedpipe.read.InputResolver.InputFile;
 import dev.embedpipe.tokenize.Tokenizers;
 import dev.embedpipe.util.Hashing;
-import dev.embedpipe.util.Redaction;
 
 import java.time.Instant;
 import java.util.HexFormat;
@@ -21,8 +16,6 @@ import java.util.Map;
 
 /** What a run did: the manifest written beside its tables and the summary printed at the end. */
 public final class RunReport {
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-
     private final String runId;
     private final Instant startedAt;
     private final String output;
@@ -176,120 +169,39 @@ public final class RunReport {
                 + thresholdBreaches().stream().map(b -> "\n  OVER THRESHOLD " + b).collect(java.util.stream.Collectors.joining());
     }
 
-    String manifestJson(Instant finishedAt) {
-        ObjectNode root = JSON.createObjectNode();
-        ObjectNode tool = root.putObject("tool");
-        tool.put("name", "embedpipe");
-        tool.put("version", toolVersion());
-        root.put("layout", dev.embedpipe.write.OutputFolder.LAYOUT);
-        root.put("command", "embed");
-        root.put("run_id", runId);
-        root.put("status", status());
-        root.put("started_at", startedAt.toString());
-        root.put("finished_at", finishedAt.toString());
-        root.set("config", ConfigLoader.toTree(config));
-
-        ObjectNode modelNode = root.putObject("model");
-        modelNode.put("provider", model.provider());
-        modelNode.put("model", model.model());
-        modelNode.put("dimensions", model.dimensions());
-        modelNode.put("max_input_tokens", model.maxInputTokens());
+    Manifest manifest(Instant finishedAt) {
         dev.embedpipe.embed.VectorRecipe recipe = model.recipe();
-        modelNode.put("normalized", recipe == null ? "as returned by the provider"
-                : (recipe.normalize() ? "yes (" : "no (") + recipe.pooling().configName() + " pooling" + (recipe.normalize() ? ", L2)" : ")"));
-        if (recipe != null) {
-            // What defines the vectors besides the weights; a manifest without them is mean-pooled, L2, no prompt.
-            modelNode.put("pooling", recipe.pooling().configName());
-            modelNode.put("normalize", recipe.normalize());
-            modelNode.put("document_prompt", recipe.documentPrompt());
-            modelNode.put("query_prompt", recipe.queryPrompt());
-        }
-        if (model.modelLocation() != null) {
-            modelNode.put("sha256", sha256Of(model.modelLocation()));
-        }
-        ObjectNode tokenizer = modelNode.putObject("tokenizer");
-        tokenizer.put("name", model.tokenizer().name());
-        tokenizer.put("sha256", sha256Of(model.tokenizer().location()));
-
-        ArrayNode inputs = root.putArray("inputs");
-        for (InputFile file : files) {
-            ObjectNode node = inputs.addObject();
-            node.put("path", file.path());
-            node.put("bytes", file.bytes());
-            node.put("gzip", file.gzip());
-            perFile.get(file.index()).writeTo(node.putObject("counts"));
-        }
-        totals.writeTo(root.putObject("totals"));
-
-        ObjectNode quality = root.putObject("quality");
-        quality.put("reject_ratio", rejectRatio());
-        quality.put("error_ratio", errorRatio());
-        thresholdBreaches().forEach(quality.putArray("breaches")::add);
-
-        ObjectNode outputs = root.putObject("outputs");
-        outputs.put("path", output);
-        outputs.put("commit", committer.manifestMode() ? "manifest" : "rename");
-        outputs.put("format", delta == null ? "parquet" : "delta");
-        outputs.put("embeddings", delta == null ? committer.publishedTable("embeddings") : "embeddings/");
-        outputs.put("rejects", committer.publishedTable("rejects"));
-        outputs.put("errors", committer.publishedTable("errors"));
-        outputs.put("embedding_files", parquetFiles);
-        outputs.put("rows", totals.embedded() + totals.cached());
-
-        if (delta != null) {
-            root.set("delta", delta.toJson());
-        }
-        ObjectNode sparkNode = root.putObject("spark");
-        sparkNode.put("master", master);
-        sparkNode.put("application_id", applicationId);
-        sparkNode.put("partitions", partitions);
-
-        ObjectNode req = root.putObject("requests");
-        req.put("requests", requests.requests);
-        req.put("retries", requests.retries);
-        req.put("throttled_429", requests.throttled429);
-        req.put("server_errors", requests.serverErrors);
-        req.put("transport_errors", requests.transportErrors);
-        req.put("inputs_sent", requests.inputsSent);
-        req.put("tokens_sent", requests.tokensSent);
-        req.put("seconds_throttled", Math.round(requests.throttledNanos / 1e7) / 100.0);
-        ObjectNode latency = req.putObject("latency_ms");
-        latency.put("p50", requests.latencyPercentileMs(0.5));
-        latency.put("p90", requests.latencyPercentileMs(0.9));
-        latency.put("p99", requests.latencyPercentileMs(0.99));
-        req.put("estimated_cost_usd", estimatedCost());
-        req.put("counting", "successful task attempts only");
-        ObjectNode billed = req.putObject("tokens_billed");
-        billed.put("sync", requests.tokensSent);
-        billed.put("batch", batch == null ? 0 : batch.tokensBilled);
-        if (batch != null) {
-            ObjectNode b = root.putObject("batch");
-            b.put("files_uploaded", batch.filesUploaded);
-            b.put("batches_created", batch.batchesCreated);
-            b.put("requests_submitted", batch.requestsSubmitted);
-            b.put("inputs_submitted", batch.inputsSubmitted);
-            b.put("tokens_submitted", batch.tokensSubmitted);
-            b.put("batches_attached", batch.batchesAttached);
-            b.put("batches_adopted", batch.batchesAdopted);
-            b.put("batches_collected", batch.batchesCollected);
-            b.put("batches_requeued", batch.requeued);
-            b.put("tokens_billed", batch.tokensBilled);
-            b.put("usd_per_million_tokens", config.cost().batchUsdPerMillionTokens());
-            b.put("pending_chunks", pending);
-        }
-
-        ObjectNode timings = root.putObject("timings_ms");
-        timings.put("read", readMs);
-        timings.put("chunk_embed_write", embedMs);
-        timings.put("total", wallMs);
-        ObjectNode stages = timings.putObject("stages");
-        stageMs.forEach(stages::put);
-        root.put("chunks_per_second", Math.round(chunksPerSecond() * 10) / 10.0);
-        try {
-            return Redaction.redact(JSON.writeValueAsString(root)); // paths, headers, messages: no key in the manifest
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException(e);
-        }
+        // What defines the vectors besides the weights; a manifest without them is mean-pooled, L2, no prompt.
+        Manifest.Model modelPart = new Manifest.Model(model.provider(), model.model(), model.dimensions(),
+                model.maxInputTokens(), recipe == null ? "as returned by the provider"
+                : (recipe.normalize() ? "yes (" : "no (") + recipe.pooling().configName() + " pooling" + (recipe.normalize() ? ", L2)" : ")"),
+                recipe == null ? null : recipe.pooling().configName(), recipe == null ? null : recipe.normalize(),
+                recipe == null ? null : recipe.documentPrompt(), recipe == null ? null : recipe.queryPrompt(),
+                model.modelLocation() == null ? null : sha256Of(model.modelLocation()),
+                new Manifest.Tokenizer(model.tokenizer().name(), sha256Of(model.tokenizer().location())));
+        List<Manifest.Input> inputs = files.stream().map(file -> new Manifest.Input(file.path(), file.bytes(), file.gzip(),
+                perFile.get(file.index()).toManifest())).toList();
+        Manifest.Outputs outputs = new Manifest.Outputs(output, committer.manifestMode() ? "manifest" : "rename",
+                delta == null ? Manifest.Outputs.PARQUET : "delta",
+                delta == null ? committer.publishedTable("embeddings") : "embeddings/", committer.publishedTable("rejects"),
+                committer.publishedTable("errors"), parquetFiles, totals.embedded() + totals.cached());
+        Manifest.Requests req = new Manifest.Requests(requests.requests, requests.retries, requests.throttled429,
+                requests.serverErrors, requests.transportErrors, requests.inputsSent, requests.tokensSent,
+                Math.round(requests.throttledNanos / 1e7) / 100.0,
+                new Manifest.Latency(requests.latencyPercentileMs(0.5), requests.latencyPercentileMs(0.9),
+                        requests.latencyPercentileMs(0.99)),
+                estimatedCost(), "successful task attempts only",
+                new Manifest.TokensBilled(requests.tokensSent, batch == null ? 0 : batch.tokensBilled));
+        Manifest.Batch batchPart = batch == null ? null : new Manifest.Batch(batch.filesUploaded, batch.batchesCreated,
+                batch.requestsSubmitted, batch.inputsSubmitted, batch.tokensSubmitted, batch.batchesAttached,
+                batch.batchesAdopted, batch.batchesCollected, batch.requeued, batch.tokensBilled,
+                config.cost().batchUsdPerMillionTokens(), pending);
+        return new Manifest(new Manifest.Tool(Manifest.TOOL_NAME, toolVersion()), Manifest.LAYOUT, "embed", runId,
+                status(), startedAt.toString(), finishedAt.toString(), ConfigLoader.toTree(config), modelPart, inputs,
+                totals.toManifest(), new Manifest.Quality(rejectRatio(), errorRatio(), thresholdBreaches()), outputs,
+                delta == null ? null : delta.toManifest(), new Manifest.Spark(master, applicationId, partitions), req,
+                batchPart, new Manifest.Timings(readMs, embedMs, wallMs, new java.util.LinkedHashMap<>(stageMs)),
+                Math.round(chunksPerSecond() * 10) / 10.0, null, null);
     }
 
     private static String sha256Of(String location) {

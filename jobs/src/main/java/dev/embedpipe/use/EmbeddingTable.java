@@ -1,8 +1,8 @@
 package dev.embedpipe.use;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.embedpipe.config.ConfigException;
+import dev.embedpipe.manifest.Manifest;
+import dev.embedpipe.manifest.ManifestJson;
 import dev.embedpipe.write.OutputCommitter;
 import dev.embedpipe.write.delta.DeltaLog;
 import org.apache.hadoop.conf.Configuration;
@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * A committed run's embeddings table as its manifest describes it: which model embedded it (provider, model,
@@ -28,13 +29,13 @@ import java.util.List;
  */
 public final class EmbeddingTable {
     private final String output;
-    private final JsonNode manifest;
+    private final Manifest manifest;
     private final Configuration conf;
     /** The Delta version to read; -1 for the latest (and for Parquet output, which has no versions). */
     private final long version;
     private long rows = -1;
 
-    private EmbeddingTable(String output, JsonNode manifest, Configuration conf, long version) {
+    private EmbeddingTable(String output, Manifest manifest, Configuration conf, long version) {
         this.output = output;
         this.manifest = manifest;
         this.conf = conf;
@@ -52,13 +53,13 @@ public final class EmbeddingTable {
      */
     public static EmbeddingTable open(String output, Configuration conf, long version) {
         Path path = new Path(output, OutputCommitter.MANIFEST);
-        JsonNode manifest;
+        Manifest manifest;
         try (InputStream in = path.getFileSystem(conf).open(path)) {
-            manifest = new ObjectMapper().readTree(in);
+            manifest = ManifestJson.read(in);
         } catch (IOException e) {
             throw new ConfigException("--table " + output + ": no readable manifest.json (" + e.getClass().getSimpleName() + ")");
         }
-        if (!manifest.path("model").isObject()) {
+        if (manifest.model() == null) {
             throw new ConfigException("--table " + output + ": manifest.json names no model; is this an embed run's output?");
         }
         if (version >= 0) {
@@ -78,7 +79,7 @@ public final class EmbeddingTable {
         return output;
     }
 
-    public JsonNode manifest() {
+    public Manifest manifest() {
         return manifest;
     }
 
@@ -87,19 +88,19 @@ public final class EmbeddingTable {
     }
 
     public String provider() {
-        return manifest.at("/model/provider").asText();
+        return manifest.model().provider();
     }
 
     public String model() {
-        return manifest.at("/model/model").asText();
+        return manifest.model().model();
     }
 
     public int dimensions() {
-        return manifest.at("/model/dimensions").asInt();
+        return manifest.model().dimensions();
     }
 
     public String tokenizer() {
-        return manifest.at("/model/tokenizer/name").asText();
+        return manifest.model().tokenizer().name();
     }
 
     /**
@@ -107,11 +108,11 @@ public final class EmbeddingTable {
      * fields and was made by all-MiniLM-L6-v2 (mean pooling, L2, no prompts).
      */
     public dev.embedpipe.embed.VectorRecipe recipe() {
-        com.fasterxml.jackson.databind.JsonNode m = manifest.at("/model");
+        Manifest.Model m = manifest.model();
         var legacy = dev.embedpipe.embed.VectorRecipe.MEAN_NORMALIZED;
-        var pooling = dev.embedpipe.embed.VectorRecipe.Pooling.byName(m.path("pooling").asText(legacy.pooling().configName()));
-        return new dev.embedpipe.embed.VectorRecipe(pooling, m.path("normalize").asBoolean(legacy.normalize()),
-                m.path("document_prompt").asText(""), m.path("query_prompt").asText(""));
+        var pooling = m.pooling() == null ? legacy.pooling() : dev.embedpipe.embed.VectorRecipe.Pooling.byName(m.pooling());
+        return new dev.embedpipe.embed.VectorRecipe(pooling, m.normalize() == null ? legacy.normalize() : m.normalize(),
+                Objects.requireNonNullElse(m.documentPrompt(), ""), Objects.requireNonNullElse(m.queryPrompt(), ""));
     }
 
     /** "provider model (N dims)", for messages. */
@@ -124,7 +125,7 @@ public final class EmbeddingTable {
      * cosines computed with each row's norm.
      */
     public boolean normalized() {
-        return manifest.at("/model/normalized").asText().startsWith("yes");
+        return manifest.model().unitLength();
     }
 
     /**

@@ -12,6 +12,7 @@ import dev.embedpipe.util.Hashing;
 
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * Embeds a query with the model a table was embedded with: the configuration is the run's own (from its
@@ -43,11 +44,11 @@ public final class QueryEmbedder {
                         + " pooling, normalize " + mineRecipe.normalize() + ", document prompt '" + mineRecipe.documentPrompt() + "')");
             }
         }
-        String tokenizerSha = table.manifest().at("/model/tokenizer/sha256").asText("");
+        String tokenizerSha = Objects.requireNonNullElse(table.manifest().model().tokenizer().sha256(), "");
         if (!tokenizerSha.isEmpty() && !tokenizerSha.equals(Tokenizers.get(info.tokenizer()).sha256())) {
             throw refused(table, mine + " with a different tokenizer.json (SHA-256 differs)");
         }
-        String modelSha = table.manifest().at("/model/sha256").asText("");
+        String modelSha = Objects.requireNonNullElse(table.manifest().model().sha256(), "");
         if (info.modelLocation() != null && !modelSha.isEmpty()
                 && !modelSha.equals(HexFormat.of().formatHex(Hashing.sha256().digest(Tokenizers.readBytes(info.modelLocation()))))) {
             throw refused(table, mine + " with different weights (SHA-256 differs)");

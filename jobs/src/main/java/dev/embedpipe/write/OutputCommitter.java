@@ -1,10 +1,7 @@
 package dev.embedpipe.write;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.embedpipe.manifest.Manifest;
+import dev.embedpipe.manifest.ManifestJson;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FSDataOutputStream;
@@ -15,8 +12,11 @@ import org.apache.hadoop.fs.Path;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -37,7 +37,6 @@ public final class OutputCommitter {
     public static final String MANIFEST = "manifest.json";
     public static final String RUNS = "runs";
     private static final Set<String> OBJECT_STORES = Set.of("s3", "s3a", "s3n", "gs", "abfs", "abfss", "wasb", "wasbs", "oss", "cos", "cosn");
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private final FileSystem fs;
     private final Path output;
@@ -96,8 +95,9 @@ public final class OutputCommitter {
                 return null;
             }
             try (FSDataInputStream in = fs.open(manifest)) {
-                JsonNode relative = JSON.readTree(in).at("/outputs/" + table);
-                return relative.isTextual() ? new Path(out, relative.asText()).toString() : null;
+                Manifest.Outputs outputs = ManifestJson.read(in).outputs();
+                String relative = outputs == null ? null : outputs.table(table);
+                return relative == null ? null : new Path(out, relative).toString();
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the output at " + output, e);
@@ -105,11 +105,11 @@ public final class OutputCommitter {
     }
 
     /** Publishes the staged tables with the manifest, then removes what earlier runs left. */
-    public void commit(String manifestJson) {
+    public void commit(Manifest manifest) {
         try {
             fs.delete(new Path(staging, "_results"), true);
             if (manifestMode) {
-                writeManifest(withFileList(manifestJson));
+                writeManifest(manifest.withFiles(fileList()));
                 for (FileStatus run : fs.listStatus(new Path(output, RUNS))) {
                     if (!run.getPath().getName().equals(runId)) {
                         fs.delete(run.getPath(), true);
@@ -117,7 +117,7 @@ public final class OutputCommitter {
                 }
             } else {
                 swapTables();
-                writeManifest(manifestJson);
+                writeManifest(manifest);
             }
             removeStaleStaging();
             fs.delete(new Path(output, CheckpointWriter.FOLDER), true); // all in the committed table now
@@ -143,27 +143,28 @@ public final class OutputCommitter {
         }
     }
 
-    /** The manifest with {@code files}: every data file of each table, relative to the output folder. */
-    private String withFileList(String manifestJson) throws IOException {
-        ObjectNode root = (ObjectNode) JSON.readTree(manifestJson);
-        ObjectNode files = root.putObject("files");
+    /** Every data file of each staged table, relative to the output folder, for the manifest's {@code files}. */
+    private Map<String, List<String>> fileList() throws IOException {
+        Map<String, List<String>> files = new LinkedHashMap<>();
         for (String table : TABLES) {
             Path dir = new Path(staging, table);
             if (!fs.exists(dir)) {
                 continue;
             }
-            ArrayNode list = files.putArray(table);
+            List<String> list = new ArrayList<>();
             for (FileStatus f : fs.listStatus(dir)) {
                 String name = f.getPath().getName();
                 if (name.endsWith(".parquet") && !name.startsWith(".") && !name.startsWith("_")) {
                     list.add(publishedTable(table) + name);
                 }
             }
+            files.put(table, list);
         }
-        return JSON.writeValueAsString(root);
+        return files;
     }
 
-    private void writeManifest(String json) throws IOException {
+    private void writeManifest(Manifest manifest) throws IOException {
+        String json = ManifestJson.write(manifest);
         Path live = new Path(output, MANIFEST);
         if (manifestMode) {
             // One PUT on an object store: readers see the old manifest or the new one, never a part.

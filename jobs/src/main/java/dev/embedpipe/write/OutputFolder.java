@@ -1,8 +1,8 @@
 package dev.embedpipe.write;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.embedpipe.config.ConfigException;
+import dev.embedpipe.manifest.Manifest;
+import dev.embedpipe.manifest.ManifestJson;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FileStatus;
@@ -25,33 +25,19 @@ import java.util.Set;
  */
 public final class OutputFolder {
     /** The manifest's {@code layout} value for today's folder layout (tables, manifest, _staging-*, runs/). */
-    public static final String LAYOUT = "embedpipe-output/1";
+    public static final String LAYOUT = Manifest.LAYOUT;
     /** Every name embedpipe writes inside an output, including those later features add. */
     public static final Set<String> OURS = Set.of("embeddings", "rejects", "errors", OutputCommitter.MANIFEST,
             CheckpointWriter.FOLDER, OutputCommitter.RUNS, "dedupe", "_batches", "_delta_log", RunLease.FILE);
     /** Names a run that died before its first commit can leave behind: a folder of only these is ours too. */
     private static final Set<String> RUN_PRIVATE = Set.of(CheckpointWriter.FOLDER, OutputCommitter.RUNS, "_batches", RunLease.FILE);
     private static final long MAX_MANIFEST_BYTES = 64L << 20;
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private OutputFolder() {}
 
     /** True for a name embedpipe writes inside an output ({@link #OURS} or a {@code _staging-RUNID} folder). */
     public static boolean ours(String name) {
         return OURS.contains(name) || name.startsWith("_staging-");
-    }
-
-    /** True when the manifest is one embedpipe wrote: this release's layout, or an earlier release's manifest. */
-    public static boolean isEmbedpipeManifest(JsonNode manifest) {
-        if (manifest == null || !"embedpipe".equals(manifest.at("/tool/name").asText(null))) {
-            return false;
-        }
-        JsonNode layout = manifest.get("layout");
-        if (layout != null) {
-            return LAYOUT.equals(layout.asText());
-        }
-        String commit = manifest.at("/outputs/commit").asText("");
-        return commit.equals("rename") || commit.equals("manifest"); // written before the layout field existed
     }
 
     /** True when {@code dir} holds a manifest embedpipe wrote. */
@@ -67,9 +53,9 @@ public final class OutputFolder {
             return false;
         }
         try (FSDataInputStream in = fs.open(manifest)) {
-            return isEmbedpipeManifest(JSON.readTree(in));
+            return ManifestJson.read(in).isEmbedpipe();
         } catch (com.fasterxml.jackson.core.JacksonException e) {
-            return false; // not JSON: not ours
+            return false; // not JSON, or not shaped like a manifest: not ours
         }
     }
 

@@ -112,7 +112,7 @@ class UseTableEndToEndTest {
     void searchOnEitherEngineEqualsABruteForceScanOfTheParquetRows() throws IOException {
         String query = "Where do volcanoes form, and why along plate boundaries?";
         EmbeddingTable table = EmbeddingTable.open(renamed.toString(), new Configuration());
-        float[] q = QueryEmbedder.embed(table, ConfigLoader.load(table.manifest().get("config"), null, Map.of(), List.of()), query);
+        float[] q = QueryEmbedder.embed(table, ConfigLoader.load(table.manifest().config(), null, Map.of(), List.of()), query);
         Map<String, Double> cosine = new HashMap<>();
         for (Group row : parquetRows(renamed)) {
             float[] v = ParquetTables.floats(row, "embedding");

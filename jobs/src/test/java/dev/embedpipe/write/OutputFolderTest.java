@@ -1,7 +1,7 @@
 package dev.embedpipe.write;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.embedpipe.config.ConfigException;
+import dev.embedpipe.manifest.ManifestJson;
 import dev.embedpipe.read.InputResolver;
 import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
@@ -25,17 +25,16 @@ class OutputFolderTest {
     @TempDir
     Path dir;
     private final Configuration conf = new Configuration();
-    private final ObjectMapper json = new ObjectMapper();
 
     @Test
     void manifestsAreRecognisedByToolNameAndLayoutOrByTodaysReleaseShape() throws Exception {
-        assertThat(OutputFolder.isEmbedpipeManifest(json.readTree(TODAYS_MANIFEST))).isTrue();
-        assertThat(OutputFolder.isEmbedpipeManifest(json.readTree(
-                "{\"tool\": {\"name\": \"embedpipe\"}, \"layout\": \"" + OutputFolder.LAYOUT + "\"}"))).isTrue();
-        assertThat(OutputFolder.isEmbedpipeManifest(json.readTree(
-                "{\"tool\": {\"name\": \"embedpipe\"}, \"layout\": \"embedpipe-output/99\"}"))).as("a layout we do not know").isFalse();
-        assertThat(OutputFolder.isEmbedpipeManifest(json.readTree("{\"name\": \"my photos\", \"version\": 3}"))).isFalse();
-        assertThat(OutputFolder.isEmbedpipeManifest(json.readTree("{\"tool\": {\"name\": \"embedpipe\"}}")))
+        assertThat(ManifestJson.read(TODAYS_MANIFEST).isEmbedpipe()).isTrue();
+        assertThat(ManifestJson.read(
+                "{\"tool\": {\"name\": \"embedpipe\"}, \"layout\": \"" + OutputFolder.LAYOUT + "\"}").isEmbedpipe()).isTrue();
+        assertThat(ManifestJson.read(
+                "{\"tool\": {\"name\": \"embedpipe\"}, \"layout\": \"embedpipe-output/99\"}").isEmbedpipe()).as("a layout we do not know").isFalse();
+        assertThat(ManifestJson.read("{\"name\": \"my photos\", \"version\": 3}").isEmbedpipe()).isFalse();
+        assertThat(ManifestJson.read("{\"tool\": {\"name\": \"embedpipe\"}}").isEmbedpipe())
                 .as("no layout and no outputs.commit").isFalse();
     }
 

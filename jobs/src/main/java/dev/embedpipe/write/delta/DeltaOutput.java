@@ -52,19 +52,11 @@ public final class DeltaOutput {
     /** What a run committed, for the manifest and the summary. */
     public record Commit(long version, long previousVersion, String operation, String appId, long txnVersion,
                          boolean applied, JsonNode metrics, String sync, boolean mirrorDeletes) {
-        public ObjectNode toJson() {
-            ObjectNode node = new ObjectMapper().createObjectNode();
-            node.put("table", "embeddings/");
-            node.put("version", version);
-            node.put("previous_version", previousVersion);
-            node.put("operation", operation);
-            node.put("sync", sync);
-            node.put("mirror_deletes", mirrorDeletes);
-            node.put("txn_app_id", appId);
-            node.put("txn_version", txnVersion);
-            node.put("applied", applied);
-            node.set("metrics", metrics);
-            return node;
+        public dev.embedpipe.manifest.Manifest.Delta toManifest() {
+            java.util.LinkedHashMap<String, Long> counts = new java.util.LinkedHashMap<>();
+            metrics.properties().forEach(m -> counts.put(m.getKey(), m.getValue().asLong()));
+            return new dev.embedpipe.manifest.Manifest.Delta("embeddings/", version, previousVersion, operation, sync,
+                    mirrorDeletes, appId, txnVersion, applied, counts);
         }
     }
 
