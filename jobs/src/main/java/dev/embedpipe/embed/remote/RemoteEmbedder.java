@@ -16,7 +16,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -25,7 +24,6 @@ import java.util.concurrent.atomic.AtomicReference;
  * validation and accounting. Providers supply only the {@link WireFormat}.
  */
 public final class RemoteEmbedder implements Embedder {
-    private static final Duration BACKOFF_BASE = Duration.ofMillis(500);
     /** How much of an error answer's body is read, and how much of it (redacted) the errors table keeps. */
     private static final int SNIPPET_BYTES = 4096;
     private static final int SNIPPET_CHARS = 300;
@@ -83,6 +81,7 @@ public final class RemoteEmbedder implements Embedder {
         private final String apiKey;
         private final URI endpoint;
         private final StatusPolicy policy;
+        private final RetryPolicy retries;
 
         RemoteSession(EmbedpipeConfig config, Throttle throttle) {
             this.config = config;
@@ -92,6 +91,13 @@ public final class RemoteEmbedder implements Embedder {
             this.endpoint = wire.endpoint(config.embedder());
             this.policy = new StatusPolicy(endpoint.toString(), ApiKey.source(config.embedder(), defaultKeyEnv),
                     limits.requestTimeoutS(), Duration.ofSeconds(limits.maxRetryWaitS()));
+            // the time a 429 made us wait counts as throttled, like the rate buckets' waits
+            this.retries = new RetryPolicy(limits.maxAttempts(), RetryPolicy.BACKOFF_BASE, Duration.ofSeconds(limits.maxRetryWaitS()),
+                    (retry, wait) -> {
+                        if (retry.cause() == Verdict.Retry.Cause.RATE_LIMITED) {
+                            count(() -> stats.throttledNanos += wait.toNanos());
+                        }
+                    });
         }
 
         @Override
@@ -166,37 +172,36 @@ public final class RemoteEmbedder implements Embedder {
         }
 
         private Outcome send(HttpRequest request, List<String> texts, long tokens) {
-            Duration cap = Duration.ofSeconds(limits.maxRetryWaitS());
-            EmbeddingError last = null;
-            for (int attempt = 1; attempt <= limits.maxAttempts(); attempt++) {
-                try {
-                    long waited = throttle.acquire(tokens);
-                    synchronized (stats) {
-                        stats.throttledNanos += waited;
-                        stats.requests++;
-                        stats.retries += attempt > 1 ? 1 : 0;
-                        stats.tokensSent += tokens;
-                        stats.inputsSent += texts.size();
-                    }
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new IllegalStateException("interrupted while waiting for the rate budget", e);
+            Verdict verdict = retries.run(attempt -> attempt(request, texts.size(), tokens, attempt));
+            if (verdict instanceof Verdict.Success success) {
+                return new Outcome(success.vectors(), null);
+            }
+            return new Outcome(null, verdict instanceof Verdict.FailPermanent failed ? failed.error() : ((Verdict.Retry) verdict).error());
+        }
+
+        /** One attempt: wait for the budget, go over the wire, and let the verdict steer the rate and the counts. */
+        private Verdict attempt(HttpRequest request, int inputs, long tokens, int attempt) {
+            try {
+                long waited = throttle.acquire(tokens);
+                synchronized (stats) {
+                    stats.throttledNanos += waited;
+                    stats.requests++;
+                    stats.retries += attempt > 1 ? 1 : 0;
+                    stats.tokensSent += tokens;
+                    stats.inputsSent += inputs;
                 }
-                Verdict verdict = exchange(request, texts.size(), attempt);
-                if (verdict instanceof Verdict.Success success) {
-                    float[][] vectors = success.vectors();
-                    dimensions.compareAndSet(null, vectors.length > 0 ? vectors[0].length : null);
-                    throttle.onSuccess();
-                    return new Outcome(vectors, null);
-                }
-                if (verdict instanceof Verdict.FailAuth fatal) {
-                    throw new ProviderFatalException(fatal.message());
-                }
-                if (verdict instanceof Verdict.FailPermanent failed) {
-                    return new Outcome(null, failed.error());
-                }
-                Verdict.Retry retry = (Verdict.Retry) verdict;
-                last = retry.error();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for the rate budget", e);
+            }
+            Verdict verdict = exchange(request, inputs, attempt);
+            if (verdict instanceof Verdict.Success success) {
+                float[][] vectors = success.vectors();
+                dimensions.compareAndSet(null, vectors.length > 0 ? vectors[0].length : null);
+                throttle.onSuccess();
+            } else if (verdict instanceof Verdict.FailAuth fatal) {
+                throw new ProviderFatalException(fatal.message());
+            } else if (verdict instanceof Verdict.Retry retry) {
                 switch (retry.cause()) {
                     case TRANSPORT, BAD_RESPONSE -> count(() -> stats.transportErrors++);
                     case RATE_LIMITED -> {
@@ -205,12 +210,8 @@ public final class RemoteEmbedder implements Embedder {
                     }
                     case SERVER_ERROR -> count(() -> stats.serverErrors++);
                 }
-                if (attempt < limits.maxAttempts()) {
-                    Duration delay = retry.retryAfter() != null ? retry.retryAfter() : RetryAdvice.backoff(attempt, BACKOFF_BASE, cap);
-                    sleep(delay, retry.cause() == Verdict.Retry.Cause.RATE_LIMITED);
-                }
             }
-            return new Outcome(null, last);
+            return verdict;
         }
 
         /** One attempt over the wire, classified by the status policy. */
@@ -253,18 +254,6 @@ public final class RemoteEmbedder implements Embedder {
         private void count(Runnable update) {
             synchronized (stats) {
                 update.run();
-            }
-        }
-
-        private void sleep(Duration delay, boolean throttled) {
-            try {
-                TimeUnit.MILLISECONDS.sleep(delay.toMillis());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted while backing off", e);
-            }
-            if (throttled) {
-                count(() -> stats.throttledNanos += delay.toNanos());
             }
         }
     }
