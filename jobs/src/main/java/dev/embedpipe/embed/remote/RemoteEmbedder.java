@@ -10,15 +10,12 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpHeaders;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -27,7 +24,6 @@ import java.util.concurrent.atomic.AtomicReference;
  * validation and accounting. Providers supply only the {@link WireFormat}.
  */
 public final class RemoteEmbedder implements Embedder {
-    private static final Duration BACKOFF_BASE = Duration.ofMillis(500);
     /** How much of an error answer's body is read, and how much of it (redacted) the errors table keeps. */
     private static final int SNIPPET_BYTES = 4096;
     private static final int SNIPPET_CHARS = 300;
@@ -84,6 +80,8 @@ public final class RemoteEmbedder implements Embedder {
         private final RequestStats stats = new RequestStats();
         private final String apiKey;
         private final URI endpoint;
+        private final StatusPolicy policy;
+        private final RetryPolicy retries;
 
         RemoteSession(EmbedpipeConfig config, Throttle throttle) {
             this.config = config;
@@ -91,6 +89,15 @@ public final class RemoteEmbedder implements Embedder {
             this.throttle = throttle;
             this.apiKey = ApiKey.resolve(config.embedder(), defaultKeyEnv);
             this.endpoint = wire.endpoint(config.embedder());
+            this.policy = new StatusPolicy(endpoint.toString(), ApiKey.source(config.embedder(), defaultKeyEnv),
+                    limits.requestTimeoutS(), Duration.ofSeconds(limits.maxRetryWaitS()));
+            // the time a 429 made us wait counts as throttled, like the rate buckets' waits
+            this.retries = new RetryPolicy(limits.maxAttempts(), RetryPolicy.BACKOFF_BASE, Duration.ofSeconds(limits.maxRetryWaitS()),
+                    (retry, wait) -> {
+                        if (retry.cause() == Verdict.Retry.Cause.RATE_LIMITED) {
+                            count(() -> stats.throttledNanos += wait.toNanos());
+                        }
+                    });
         }
 
         @Override
@@ -145,9 +152,6 @@ public final class RemoteEmbedder implements Embedder {
 
         private record Outcome(float[][] vectors, EmbeddingError error) {}
 
-        /** One answer as read: the vectors of a good 2xx, else {@code problem} (what is wrong, or the body's start). */
-        private record Answer(int status, HttpHeaders headers, String requestId, float[][] vectors, String problem) {}
-
         private Outcome call(List<String> texts, long tokens) {
             HttpRequest request = buildRequest(texts);
             return send(request, texts, tokens);
@@ -168,138 +172,88 @@ public final class RemoteEmbedder implements Embedder {
         }
 
         private Outcome send(HttpRequest request, List<String> texts, long tokens) {
-            Duration cap = Duration.ofSeconds(limits.maxRetryWaitS());
-            EmbeddingError last = null;
-            for (int attempt = 1; attempt <= limits.maxAttempts(); attempt++) {
-                Duration delay;
-                try {
-                    long waited = throttle.acquire(tokens);
-                    synchronized (stats) {
-                        stats.throttledNanos += waited;
-                        stats.requests++;
-                        stats.retries += attempt > 1 ? 1 : 0;
-                        stats.tokensSent += tokens;
-                        stats.inputsSent += texts.size();
-                    }
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new IllegalStateException("interrupted while waiting for the rate budget", e);
-                }
-                long t0 = System.nanoTime();
-                Answer answer;
-                count(() -> stats.inFlight++);
-                try {
-                    answer = HttpCalls.exchange(client, request, Duration.ofSeconds(limits.requestTimeoutS()),
-                            limits.maxResponseBytes(), (response, body) -> answer(response, body, texts.size()));
-                } catch (IOException e) {
-                    count(() -> stats.transportErrors++);
-                    last = transportError(e, attempt);
-                    backOff(attempt, cap);
-                    continue;
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new IllegalStateException("interrupted while waiting for an answer", e);
-                } finally {
-                    count(() -> stats.inFlight--);
-                }
-                stats.recordLatency(System.nanoTime() - t0);
-                int status = answer.status();
-                String requestId = answer.requestId();
-                if (status / 100 == 2) {
-                    if (answer.vectors() != null) {
-                        float[][] vectors = answer.vectors();
-                        dimensions.compareAndSet(null, vectors.length > 0 ? vectors[0].length : null);
-                        throttle.onSuccess();
-                        return new Outcome(vectors, null);
-                    }
-                    count(() -> stats.transportErrors++);
-                    last = new EmbeddingError("bad_response", status, attempt, requestId, true, answer.problem());
-                    backOff(attempt, cap);
-                    continue;
-                }
-                if (status == 401 || status == 403 || status == 404) {
-                    throw new ProviderFatalException("the embedding API at " + endpoint + " answered HTTP " + status
-                            + (status == 404 ? " (check embedder.base_url and embedder.model)"
-                            : " (check the API key: " + ApiKey.source(config.embedder(), defaultKeyEnv) + ")"));
-                }
-                boolean rateLimited = status == 429;
-                boolean retriable = rateLimited || status == 408 || status == 409 || status / 100 == 5;
-                if (!retriable) {
-                    return new Outcome(null, new EmbeddingError("http_" + status, status, attempt, requestId, false,
-                            answer.problem()));
-                }
-                if (rateLimited) {
-                    count(() -> stats.throttled429++);
-                    throttle.onThrottled();
-                } else {
-                    count(() -> stats.serverErrors++);
-                }
-                last = new EmbeddingError(rateLimited ? "rate_limited" : "server_error", status, attempt, requestId, true,
-                        answer.problem());
-                int tries = attempt;
-                delay = RetryAdvice.fromHeaders(answer.headers(), cap, System.currentTimeMillis())
-                        .orElseGet(() -> RetryAdvice.backoff(tries, BACKOFF_BASE, cap));
-                if (attempt < limits.maxAttempts()) {
-                    sleep(delay, rateLimited);
-                }
+            Verdict verdict = retries.run(attempt -> attempt(request, texts.size(), tokens, attempt));
+            if (verdict instanceof Verdict.Success success) {
+                return new Outcome(success.vectors(), null);
             }
-            return new Outcome(null, last);
+            return new Outcome(null, verdict instanceof Verdict.FailPermanent failed ? failed.error() : ((Verdict.Retry) verdict).error());
         }
 
-        /** A failed attempt without a usable answer: every kind is retried. */
-        private EmbeddingError transportError(IOException e, int attempt) {
-            if (e instanceof HttpTimeoutException) {
-                return new EmbeddingError("timeout", 0, attempt, null, true, "no complete answer (connect, headers and body) "
-                        + "within limits.request_timeout_s (" + limits.requestTimeoutS() + " s)");
+        /** One attempt: wait for the budget, go over the wire, and let the verdict steer the rate and the counts. */
+        private Verdict attempt(HttpRequest request, int inputs, long tokens, int attempt) {
+            try {
+                long waited = throttle.acquire(tokens);
+                synchronized (stats) {
+                    stats.throttledNanos += waited;
+                    stats.requests++;
+                    stats.retries += attempt > 1 ? 1 : 0;
+                    stats.tokensSent += tokens;
+                    stats.inputsSent += inputs;
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for the rate budget", e);
             }
-            if (e instanceof HttpCalls.ResponseTooLargeException tooLarge) {
-                // a bad answer like any other, but cut off unread: memory never grows with it
-                return new EmbeddingError("response_too_large", 200, attempt, null, true, "answer larger than "
-                        + "limits.max_response_bytes (" + tooLarge.limit() + " bytes), cut off; fewer "
-                        + "limits.max_inputs_per_request or a higher limit may fit");
+            Verdict verdict = exchange(request, inputs, attempt);
+            if (verdict instanceof Verdict.Success success) {
+                float[][] vectors = success.vectors();
+                dimensions.compareAndSet(null, vectors.length > 0 ? vectors[0].length : null);
+                throttle.onSuccess();
+            } else if (verdict instanceof Verdict.FailAuth fatal) {
+                throw new ProviderFatalException(fatal.message());
+            } else if (verdict instanceof Verdict.Retry retry) {
+                switch (retry.cause()) {
+                    case TRANSPORT, BAD_RESPONSE -> count(() -> stats.transportErrors++);
+                    case RATE_LIMITED -> {
+                        count(() -> stats.throttled429++);
+                        throttle.onThrottled();
+                    }
+                    case SERVER_ERROR -> count(() -> stats.serverErrors++);
+                }
             }
-            return new EmbeddingError("connection", 0, attempt, null, true, e.getClass().getSimpleName()
-                    + (e.getMessage() == null ? "" : ": " + e.getMessage()));
+            return verdict;
+        }
+
+        /** One attempt over the wire, classified by the status policy. */
+        private Verdict exchange(HttpRequest request, int inputs, int attempt) {
+            long t0 = System.nanoTime();
+            StatusPolicy.Answer answer;
+            count(() -> stats.inFlight++);
+            try {
+                answer = HttpCalls.exchange(client, request, Duration.ofSeconds(limits.requestTimeoutS()),
+                        limits.maxResponseBytes(), (response, body) -> answer(response, body, inputs));
+            } catch (IOException e) {
+                return policy.classify(e, attempt);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for an answer", e);
+            } finally {
+                count(() -> stats.inFlight--);
+            }
+            stats.recordLatency(System.nanoTime() - t0);
+            return policy.classify(answer, attempt, System.currentTimeMillis());
         }
 
         /**
          * Reads one answer within its deadline: a 2xx is parsed straight from the stream into vectors (or what is
          * wrong with it); any other status keeps the start of its body, for the errors table.
          */
-        private Answer answer(HttpResponse<InputStream> response, InputStream body, int inputs) throws IOException {
+        private StatusPolicy.Answer answer(HttpResponse<InputStream> response, InputStream body, int inputs) throws IOException {
             int status = response.statusCode();
             String requestId = response.headers().firstValue(wire.requestIdHeader()).orElse(null);
             if (status / 100 != 2) {
-                return new Answer(status, response.headers(), requestId, null, snippet(body.readNBytes(SNIPPET_BYTES)));
+                return new StatusPolicy.Answer(status, response.headers(), requestId, null, snippet(body.readNBytes(SNIPPET_BYTES)));
             }
             try {
-                return new Answer(status, response.headers(), requestId, wire.parse(body, inputs, dimensions.get()), null);
+                return new StatusPolicy.Answer(status, response.headers(), requestId, wire.parse(body, inputs, dimensions.get()), null);
             } catch (BadResponseException e) {
-                return new Answer(status, response.headers(), requestId, null, e.getMessage());
-            }
-        }
-
-        private void backOff(int attempt, Duration cap) {
-            if (attempt < limits.maxAttempts()) {
-                sleep(RetryAdvice.backoff(attempt, BACKOFF_BASE, cap), false);
+                return new StatusPolicy.Answer(status, response.headers(), requestId, null, e.getMessage());
             }
         }
 
         private void count(Runnable update) {
             synchronized (stats) {
                 update.run();
-            }
-        }
-
-        private void sleep(Duration delay, boolean throttled) {
-            try {
-                TimeUnit.MILLISECONDS.sleep(delay.toMillis());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted while backing off", e);
-            }
-            if (throttled) {
-                count(() -> stats.throttledNanos += delay.toNanos());
             }
         }
     }
