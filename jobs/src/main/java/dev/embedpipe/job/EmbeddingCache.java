@@ -62,11 +62,13 @@ final class EmbeddingCache {
             if (!hasParquet(spark, source)) {
                 continue;
             }
-            // A Delta table (output.format=delta): the files of its latest version, from its log.
-            String[] paths = DeltaLog.isDeltaTable(source, spark.sparkContext().hadoopConfiguration())
-                    ? DeltaLog.open(source, spark.sparkContext().hadoopConfiguration()).liveFiles(-1).stream()
-                    .map(Path::toString).toArray(String[]::new)
-                    : new String[] {source};
+            // A Delta table (output.format=delta): the files of its latest version, from its log; none before its
+            // first commit (a killed first run may have left data files that no version lists).
+            DeltaLog delta = DeltaLog.isDeltaTable(source, spark.sparkContext().hadoopConfiguration())
+                    ? DeltaLog.open(source, spark.sparkContext().hadoopConfiguration()) : null;
+            String[] paths = delta == null ? new String[] {source}
+                    : delta.latestVersion() < 0 ? new String[0]
+                    : delta.liveFiles(-1).stream().map(Path::toString).toArray(String[]::new);
             if (paths.length == 0) {
                 continue;
             }

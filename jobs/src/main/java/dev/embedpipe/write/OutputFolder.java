@@ -3,6 +3,7 @@ package dev.embedpipe.write;
 import dev.embedpipe.config.ConfigException;
 import dev.embedpipe.manifest.Manifest;
 import dev.embedpipe.manifest.ManifestJson;
+import dev.embedpipe.write.delta.DeltaLog;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FileStatus;
@@ -29,7 +30,10 @@ public final class OutputFolder {
     /** Every name embedpipe writes inside an output, including those later features add. */
     public static final Set<String> OURS = Set.of("embeddings", "rejects", "errors", OutputCommitter.MANIFEST,
             CheckpointWriter.FOLDER, OutputCommitter.RUNS, "dedupe", "_batches", "_delta_log", RunLease.FILE);
-    /** Names a run that died before its first commit can leave behind: a folder of only these is ours too. */
+    /**
+     * Names a run that died before its first commit can leave behind: a folder of only these is ours too (and
+     * {@code embeddings/} when it is the Delta table of such a run, see {@link DeltaLog#isFirstCommitOfAnEmbedpipeRun}).
+     */
     private static final Set<String> RUN_PRIVATE = Set.of(CheckpointWriter.FOLDER, OutputCommitter.RUNS, "_batches", RunLease.FILE);
     private static final long MAX_MANIFEST_BYTES = 64L << 20;
 
@@ -84,7 +88,8 @@ public final class OutputFolder {
             boolean onlyRunPrivate = true;
             for (FileStatus child : fs.listStatus(qualified)) {
                 String name = child.getPath().getName();
-                onlyRunPrivate &= RUN_PRIVATE.contains(name) || name.startsWith("_staging-");
+                onlyRunPrivate &= RUN_PRIVATE.contains(name) || name.startsWith("_staging-")
+                        || name.equals("embeddings") && DeltaLog.isFirstCommitOfAnEmbedpipeRun(fs, child.getPath());
                 if (!ours(name)) {
                     foreign.add(child.isDirectory() ? name + "/" : name);
                 }

@@ -33,10 +33,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 /**
  * output.format=delta with the driver killed (its own JVM, {@code local[2]}, destroyed forcibly) at three points of
  * a MERGE run on an edited input: mid-embedding, while the Delta commit is being prepared (its data files being
- * written, the log entry not yet), and between the Delta commit and the manifest. Each time the previous version
+ * written, the log entry not yet), and between the Delta commit and the manifest; also during a first run's write.
+ * Each time the previous version
  * stays readable and unchanged (or, in the last case, the new version is already whole), and the rerun commits once,
  * with its txnAppId/txnVersion in the log, to the rows of a clean run. The last two points are reached by
- * {@link PausingFileSystem}, which stops the driver at one file creation.
+ * {@link PausingFileSystem}, which stops the driver once one file is written.
  */
 class DeltaKilledDriverIT {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -130,8 +131,9 @@ class DeltaKilledDriverIT {
     @Test
     void killedWhileTheCommitIsPreparedTheTableStaysAtVersionZeroAndTheRerunCommitsOnce() throws Exception {
         Path out = copyOfBase("commit-prepared");
-        // the MERGE's first data file in the table: the run has embedded everything, its Delta commit is under way
-        killAtFileCreation(out, "commit-prepared", Pattern.quote(out.resolve("embeddings").toString()) + "/part-[^/]*\\.parquet");
+        // once the MERGE's first data file is in the table: the run has embedded everything, its commit is under way
+        killAfterWriting(out, "commit-prepared", Pattern.quote(out.resolve("embeddings").toString()) + "/part-[^/]*\\.parquet");
+        assertThat(unlistedDataFiles(out)).as("the unfinished commit's data files, in no version").isNotEmpty();
         assertPreviousVersionUntouched(out);
         rerunCommitsOnce(out, 1);
         assertChangeFeedHoldsTheChangedDocs(out, 1);
@@ -140,7 +142,7 @@ class DeltaKilledDriverIT {
     @Test
     void killedBetweenTheDeltaCommitAndTheManifestTheRerunDoesNotApplyTheMergeTwice() throws Exception {
         Path out = copyOfBase("after-commit");
-        killAtFileCreation(out, "after-commit", Pattern.quote(out.toString()) + "/_staging-[^/]*/manifest\\.json");
+        killAfterWriting(out, "after-commit", Pattern.quote(out.toString()) + "/_staging-[^/]*/manifest\\.json");
         // the commit is in: version 1 is whole, version 0 still readable; the manifest still names the run before
         assertEquals(1, latestVersion(out));
         DeltaOutputTest.assertSameRows(clean, DeltaOutputTest.replay(out.resolve("embeddings")));
@@ -160,8 +162,19 @@ class DeltaKilledDriverIT {
         assertEquals(before, server.requestCount());
     }
 
-    /** Starts the edited run in its own JVM, paused by {@link PausingFileSystem} at {@code pathRegex}, and kills it there. */
-    private static void killAtFileCreation(Path out, String name, String pathRegex) throws Exception {
+    @Test
+    void killedDuringTheFirstWriteTheRerunCreatesTheTable() throws Exception {
+        Path out = dir.resolve("first-write");
+        // once the first run's first data file is written: no version exists yet, and none may appear
+        killAfterWriting(out, "first-write", Pattern.quote(out.resolve("embeddings").toString()) + "/part-[^/]*\\.parquet");
+        assertEquals(-1, latestVersion(out), "no version");
+        assertThat(unlistedDataFiles(out)).as("the unfinished write's data files").isNotEmpty();
+        assertThat(Files.exists(out.resolve("manifest.json"))).isFalse();
+        rerunCommitsOnce(out, 0);
+    }
+
+    /** Starts the edited run in its own JVM, paused by {@link PausingFileSystem} after writing {@code pathRegex}, and kills it there. */
+    private static void killAfterWriting(Path out, String name, String pathRegex) throws Exception {
         Path marker = dir.resolve(name + ".paused");
         Process driver = DriverProcess.start(dir.resolve(name + ".log"), args(out), Map.of(
                 "spark.hadoop.fs.file.impl", PausingFileSystem.class.getName(),
@@ -228,7 +241,28 @@ class DeltaKilledDriverIT {
         assertEquals(expected, docs);
     }
 
+    /** Data files in the table folder that no commit of its log adds. */
+    private static Set<String> unlistedDataFiles(Path out) throws Exception {
+        Set<String> files;
+        try (Stream<Path> table = Files.list(out.resolve("embeddings"))) {
+            files = table.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("part-") && n.endsWith(".parquet"))
+                    .collect(Collectors.toSet());
+        }
+        try (Stream<Path> log = Files.list(out.resolve("embeddings/_delta_log"))) {
+            for (Path commit : log.filter(p -> p.getFileName().toString().matches("\\d{20}\\.json")).toList()) {
+                for (String line : Files.readAllLines(commit)) {
+                    files.remove(JSON.readTree(line).path("add").path("path").asText());
+                }
+            }
+        }
+        return files;
+    }
+
+    /** The newest version in the log, -1 when there is no log or no commit in it. */
     private static long latestVersion(Path out) throws Exception {
+        if (!Files.isDirectory(out.resolve("embeddings/_delta_log"))) {
+            return -1;
+        }
         try (Stream<Path> log = Files.list(out.resolve("embeddings/_delta_log"))) {
             return log.map(p -> p.getFileName().toString()).filter(n -> n.matches("\\d{20}\\.json"))
                     .mapToLong(n -> Long.parseLong(n.substring(0, 20))).max().orElse(-1);

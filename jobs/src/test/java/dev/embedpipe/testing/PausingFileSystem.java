@@ -13,9 +13,9 @@ import java.nio.file.Files;
 import java.util.regex.Pattern;
 
 /**
- * The local disk ({@code file:}), except that creating a file whose path matches {@code fs.pause.path} (a regex)
- * first writes the file {@code fs.pause.marker} names, then blocks for good: the process stands still at that point
- * so a test can kill it there, e.g. between a Delta commit and the manifest. Test-only; a driver process enables it
+ * The local disk ({@code file:}), except that closing a file whose path matches {@code fs.pause.path} (a regex), once
+ * it is whole on disk, writes the file {@code fs.pause.marker} names, then blocks for good: the process stands still
+ * at that point so a test can kill it there, e.g. between a Delta commit and the manifest. Test-only; a driver process enables it
  * with {@code -Dspark.hadoop.fs.file.impl=dev.embedpipe.testing.PausingFileSystem} plus the two settings above
  * (as {@code spark.hadoop.fs.pause.*}).
  */
@@ -35,18 +35,29 @@ public final class PausingFileSystem extends LocalFileSystem {
     @Override
     public FSDataOutputStream create(Path f, FsPermission permission, boolean overwrite, int bufferSize, short replication,
                                      long blockSize, Progressable progress) throws IOException {
+        FSDataOutputStream out = super.create(f, permission, overwrite, bufferSize, replication, blockSize, progress);
         String path = f.toUri().getPath();
-        if (pausePath != null && pausePath.matcher(path).matches()) {
-            if (marker != null) {
-                Files.writeString(marker, path);
-            }
-            try {
-                Thread.sleep(Long.MAX_VALUE); // until the test kills this process
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IOException("interrupted while paused before creating " + path, e);
-            }
+        if (pausePath == null || !pausePath.matcher(path).matches()) {
+            return out;
         }
-        return super.create(f, permission, overwrite, bufferSize, replication, blockSize, progress);
+        return new FSDataOutputStream(out, null) {
+            @Override
+            public void close() throws IOException {
+                super.close(); // the file is whole on disk, as after any completed write
+                pause(path);
+            }
+        };
+    }
+
+    private void pause(String path) throws IOException {
+        if (marker != null) {
+            Files.writeString(marker, path);
+        }
+        try {
+            Thread.sleep(Long.MAX_VALUE); // until the test kills this process
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while paused after writing " + path, e);
+        }
     }
 }

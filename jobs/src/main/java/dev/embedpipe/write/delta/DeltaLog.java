@@ -67,6 +67,36 @@ public final class DeltaLog {
         }
     }
 
+    /**
+     * Whether {@code table} is what an embedpipe run left before it could write a manifest (a driver killed during
+     * or right after its first Delta commit): a Delta log with no commit yet, or whose first commit carries
+     * embedpipe's idempotent-write id ({@code txn.appId} "embedpipe:..."). Stray data files of an unfinished commit
+     * are never in the log, so a rerun may write there.
+     */
+    public static boolean isFirstCommitOfAnEmbedpipeRun(FileSystem fs, Path table) throws IOException {
+        Path log = new Path(table, LOG);
+        if (!fs.isDirectory(log)) {
+            return false;
+        }
+        DeltaLog delta = new DeltaLog(table, fs);
+        if (delta.latestVersion() < 0) {
+            return true;
+        }
+        Path first = delta.commits.get(0L);
+        if (first == null) {
+            return false;
+        }
+        try (BufferedReader in = delta.reader(first)) {
+            for (String line = in.readLine(); line != null; line = in.readLine()) {
+                JsonNode action = line.isBlank() ? JSON.missingNode() : JSON.readTree(line);
+                if (action.path("txn").path("appId").asText("").startsWith(DeltaOutput.APP_ID_PREFIX)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+
     public static DeltaLog open(String table, Configuration conf) {
         try {
             Path path = new Path(table);

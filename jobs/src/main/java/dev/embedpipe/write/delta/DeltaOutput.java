@@ -41,6 +41,8 @@ public final class DeltaOutput {
     private static final String TXN_APP_ID = "spark.databricks.delta.write.txnAppId";
     private static final String TXN_VERSION = "spark.databricks.delta.write.txnVersion";
     private static final String DELETE = "_embedpipe_delete";
+    /** Every commit's txnAppId starts with this (then the table path). */
+    public static final String APP_ID_PREFIX = "embedpipe:";
     private static final List<String> METRICS = List.of("numTargetRowsInserted", "numTargetRowsDeleted",
             "numTargetRowsUpdated", "numTargetRowsCopied", "numSourceRows", "numOutputRows");
 
@@ -65,7 +67,7 @@ public final class DeltaOutput {
         this.table = table;
         this.startVersion = startVersion;
         // One application id per table: Delta keeps the highest txnVersion seen for it.
-        this.appId = "embedpipe:" + table;
+        this.appId = APP_ID_PREFIX + table;
     }
 
     /**
