@@ -118,39 +118,44 @@ public final class PeerEmbedBenchmark {
             @Override
             @SuppressWarnings("unchecked")
             float[][] run(Object prepared) throws Exception {
-                List<Chunk> chunks = (List<Chunk>) prepared;
-                float[][] out = new float[chunks.size()][];
-                Thread[] workers = new Thread[tasks];
-                Exception[] failure = new Exception[1];
-                int share = (chunks.size() + tasks - 1) / tasks;
-                for (int t = 0; t < tasks; t++) {
-                    int from = Math.min(chunks.size(), t * share);
-                    int to = Math.min(chunks.size(), from + share);
-                    workers[t] = new Thread(() -> {
-                        try (EmbedStage stage = new EmbedStage(chunks.subList(from, to).iterator(),
-                                embedder.openSession(config, tasks), embedder.shape(config, tasks))) {
-                            for (int i = from; stage.hasNext(); i++) {
-                                out[i] = stage.next().vector();
-                            }
-                        } catch (RuntimeException e) {
-                            failure[0] = e;
-                        }
-                    });
-                    workers[t].start();
-                }
-                for (Thread worker : workers) {
-                    worker.join();
-                }
-                if (failure[0] != null) {
-                    throw failure[0];
-                }
-                return out;
+                return embedInTasks(embedder, config, (List<Chunk>) prepared, tasks);
             }
         };
         for (String text : all) {
             runner.tokens += chunker.chunk(new Document("d", text, "{}", 0, "f", 0, 0, 1, null)).get(0).tokenCount();
         }
         return runner;
+    }
+
+    /** The embed stage as Spark's task slots run it: {@code tasks} threads, each an EmbedStage over its share. */
+    public static float[][] embedInTasks(Embedder embedder, EmbedpipeConfig config, List<Chunk> chunks, int tasks)
+            throws Exception {
+        float[][] out = new float[chunks.size()][];
+        Thread[] workers = new Thread[tasks];
+        Exception[] failure = new Exception[1];
+        int share = (chunks.size() + tasks - 1) / tasks;
+        for (int t = 0; t < tasks; t++) {
+            int from = Math.min(chunks.size(), t * share);
+            int to = Math.min(chunks.size(), from + share);
+            workers[t] = new Thread(() -> {
+                try (EmbedStage stage = new EmbedStage(chunks.subList(from, to).iterator(),
+                        embedder.openSession(config, tasks), embedder.shape(config, tasks))) {
+                    for (int i = from; stage.hasNext(); i++) {
+                        out[i] = stage.next().vector();
+                    }
+                } catch (RuntimeException e) {
+                    failure[0] = e;
+                }
+            });
+            workers[t].start();
+        }
+        for (Thread worker : workers) {
+            worker.join();
+        }
+        if (failure[0] != null) {
+            throw failure[0];
+        }
+        return out;
     }
 
     private static Runner peer(EmbeddingModel model) {
@@ -186,13 +191,18 @@ public final class PeerEmbedBenchmark {
         return String.format("%.5f / %.5f", sum / ours.length, min);
     }
 
-    /** GFLOP/s of numpy's float32 matmul on 2 threads (best of 5), or -1 when python3 with numpy is missing. */
-    private static double numpyPeakGflops() {
-        String script = "import numpy as n,time\nn.random.seed(0)\na=n.random.rand(2048,2048).astype(n.float32)\n"
-                + "b=n.random.rand(2048,2048).astype(n.float32)\na@b\nbest=1e9\nfor _ in range(5):\n"
-                + " t=time.perf_counter();a@b;best=min(best,time.perf_counter()-t)\nprint(2*2048**3/best/1e9)\n";
+    /**
+     * GFLOP/s of numpy's float32 4096² matmul on 2 threads (best of 5), or -1 when python3 with numpy is missing.
+     * OPENBLAS_CORETYPE is removed from its environment: a value inherited from the build (it pins an older kernel)
+     * gave 194.5 instead of the machine's AVX-512 peak.
+     */
+    public static double numpyPeakGflops() {
+        String script = "import numpy as n,time\nn.random.seed(0)\na=n.random.rand(4096,4096).astype(n.float32)\n"
+                + "b=n.random.rand(4096,4096).astype(n.float32)\na@b\nbest=1e9\nfor _ in range(5):\n"
+                + " t=time.perf_counter();a@b;best=min(best,time.perf_counter()-t)\nprint(2*4096**3/best/1e9)\n";
         try {
             ProcessBuilder pb = new ProcessBuilder("python3", "-c", script).redirectErrorStream(true);
+            pb.environment().remove("OPENBLAS_CORETYPE");
             pb.environment().put("OPENBLAS_NUM_THREADS", "2");
             pb.environment().put("OMP_NUM_THREADS", "2");
             Process p = pb.start();

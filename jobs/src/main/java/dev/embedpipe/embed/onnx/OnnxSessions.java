@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 
 /**
  * One ONNX Runtime session per (model, threads) per JVM, created lazily inside the first task that needs it and
@@ -40,7 +41,7 @@ public final class OnnxSessions {
     private OnnxSessions() {}
 
     static LocalOnnxEmbedder get(Key key) {
-        return BY_KEY.computeIfAbsent(key, k -> createOnLargeStack(k, k.info()));
+        return BY_KEY.computeIfAbsent(key, k -> createOnLargeStack(k, options -> { }));
     }
 
     /**
@@ -48,12 +49,12 @@ public final class OnnxSessions {
      * default 1 MiB stack (the java launcher's main thread, some executor threads) it can overflow the stack and
      * kill the JVM with SIGSEGV. So the session is built on a thread of our own with a stack that is large enough.
      */
-    private static LocalOnnxEmbedder createOnLargeStack(Key key, ModelInfo info) {
+    static LocalOnnxEmbedder createOnLargeStack(Key key, Consumer<OrtSession.SessionOptions> tweak) {
         LocalOnnxEmbedder[] result = new LocalOnnxEmbedder[1];
         RuntimeException[] failure = new RuntimeException[1];
         Thread builder = new Thread(null, () -> {
             try {
-                result[0] = create(key, info);
+                result[0] = create(key, tweak);
             } catch (RuntimeException e) {
                 failure[0] = e;
             }
@@ -111,7 +112,9 @@ public final class OnnxSessions {
         return false;
     }
 
-    private static LocalOnnxEmbedder create(Key key, ModelInfo info) {
+    /** {@code tweak} changes the session options after ours: SessionOptionsBenchmark measures candidates with it. */
+    private static LocalOnnxEmbedder create(Key key, Consumer<OrtSession.SessionOptions> tweak) {
+        ModelInfo info = key.info();
         long t0 = System.nanoTime();
         byte[] model = Tokenizers.readBytes(key.modelLocation());
         try {
@@ -125,6 +128,7 @@ public final class OnnxSessions {
             // 0.997 between 1.29 and 1.30); the unfused graph is the model as written and agrees across releases.
             options.setOptimizationLevel(quantized ? OrtSession.SessionOptions.OptLevel.BASIC_OPT
                     : OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            tweak.accept(options);
             OrtSession session = env.createSession(model, options);
             int n = CREATED.incrementAndGet();
             LOG.info("embedpipe: created ONNX session for {} with {} thread(s) in JVM {} (#{} in this JVM, {} ms)",
