@@ -6,7 +6,6 @@ import dev.embedpipe.config.EmbedpipeConfig;
 import dev.embedpipe.job.RedriveJob;
 import dev.embedpipe.manifest.Manifest;
 import dev.embedpipe.manifest.ManifestJson;
-import dev.embedpipe.write.OutputFolder;
 import dev.embedpipe.write.RunLease;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.SparkConf;
