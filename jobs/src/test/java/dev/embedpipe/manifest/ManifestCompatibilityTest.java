@@ -127,6 +127,29 @@ class ManifestCompatibilityTest {
         }
     }
 
+    @Test
+    void aRedriveOfATableTheReleaseBeforeLayoutWroteKeepsEveryFieldAndNotesItself() throws IOException {
+        Path table = dir.resolve("redriven");
+        copyTables(parquet, table);
+        String old = ManifestJsonTest.fixture("release-2026-11-26.json");
+        Files.writeString(table.resolve("manifest.json"), old);
+
+        assertEquals(0, EmbedpipeMain.execute("redrive", "--table", table.toString(), "--master", "local[2]"),
+                "nothing failed, so nothing is still failing");
+
+        ObjectNode after = (ObjectNode) TREE.readTree(table.resolve("manifest.json").toFile());
+        JsonNode redrives = after.remove("redrives");
+        assertThat(redrives).hasSize(1);
+        assertThat(redrives.get(0).get("run_id").asText()).endsWith("-redrive");
+        assertEquals(0, redrives.get(0).get("retried").asLong());
+        assertEquals(0, redrives.get(0).get("still_failing").asLong());
+        assertEquals(Manifest.LAYOUT, after.remove("layout").asText(), "the folder is today's layout now");
+        ObjectNode expected = (ObjectNode) TREE.readTree(old);
+        ((ObjectNode) expected.get("outputs")).put("format", "parquet");
+        assertEquals(expected, after, "every other field as the earlier release wrote it");
+        assertEquals(358, EmbeddingTable.open(table.toString(), new Configuration()).rows());
+    }
+
     private static void copyTables(Path from, Path to) throws IOException {
         try (var paths = Files.walk(from)) {
             for (Path p : (Iterable<Path>) paths::iterator) {
