@@ -38,7 +38,7 @@ final class RedriveCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         SparkConf probe = new SparkConf();
-        Path manifestPath = new Path(table, "manifest.json");
+        Path manifestPath = new Path(table, Manifest.FILE);
         Manifest manifest;
         try (InputStream in = manifestPath.getFileSystem(SparkHadoopUtil.get().newConfiguration(probe)).open(manifestPath)) {
             manifest = ManifestJson.read(in);
