@@ -6,7 +6,6 @@ import dev.embedpipe.config.EmbedpipeConfig;
 import dev.embedpipe.job.RedriveJob;
 import dev.embedpipe.manifest.Manifest;
 import dev.embedpipe.manifest.ManifestJson;
-import dev.embedpipe.write.OutputFolder;
 import dev.embedpipe.write.RunLease;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.SparkConf;
@@ -39,7 +38,7 @@ final class RedriveCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         SparkConf probe = new SparkConf();
-        Path manifestPath = new Path(table, "manifest.json");
+        Path manifestPath = new Path(table, Manifest.FILE);
         Manifest manifest;
         try (InputStream in = manifestPath.getFileSystem(SparkHadoopUtil.get().newConfiguration(probe)).open(manifestPath)) {
             manifest = ManifestJson.read(in);

@@ -22,6 +22,8 @@ public record Manifest(Tool tool, String layout, String command, String runId, S
                        Timings timingsMs, double chunksPerSecond, Map<String, List<String>> files,
                        List<Redrive> redrives) {
 
+    /** Its name in an output folder. */
+    public static final String FILE = "manifest.json";
     public static final String TOOL_NAME = "embedpipe";
     /** The {@code layout} value for today's folder layout (tables, manifest, _staging-*, runs/). */
     public static final String LAYOUT = "embedpipe-output/1";

@@ -1,6 +1,6 @@
 package dev.embedpipe.use;
 
-import dev.embedpipe.write.OutputCommitter;
+import dev.embedpipe.manifest.Manifest;
 import dev.embedpipe.write.OutputSchemas;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
@@ -76,8 +76,8 @@ public final class ArrowExport {
                 bytes += fs.getFileStatus(target).getLen();
                 files++;
             }
-            Path manifest = new Path(table.output(), OutputCommitter.MANIFEST);
-            FileUtil.copy(manifest.getFileSystem(table.conf()), manifest, fs, new Path(dir, OutputCommitter.MANIFEST), false, true,
+            Path manifest = new Path(table.output(), Manifest.FILE);
+            FileUtil.copy(manifest.getFileSystem(table.conf()), manifest, fs, new Path(dir, Manifest.FILE), false, true,
                     table.conf());
         } catch (IOException e) {
             throw new UncheckedIOException("exporting to " + to + " failed", e);

@@ -52,7 +52,7 @@ public final class EmbeddingTable {
      * @throws ConfigException (exit 2) as {@link #open(String, Configuration)}, or for a version of a Parquet table
      */
     public static EmbeddingTable open(String output, Configuration conf, long version) {
-        Path path = new Path(output, OutputCommitter.MANIFEST);
+        Path path = new Path(output, Manifest.FILE);
         Manifest manifest;
         try (InputStream in = path.getFileSystem(conf).open(path)) {
             manifest = ManifestJson.read(in);

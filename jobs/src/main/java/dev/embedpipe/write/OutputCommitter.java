@@ -34,7 +34,7 @@ import java.util.Set;
  */
 public final class OutputCommitter {
     public static final List<String> TABLES = List.of("embeddings", "rejects", "errors");
-    public static final String MANIFEST = "manifest.json";
+    public static final String MANIFEST = Manifest.FILE;
     public static final String RUNS = "runs";
     private static final Set<String> OBJECT_STORES = Set.of("s3", "s3a", "s3n", "gs", "abfs", "abfss", "wasb", "wasbs", "oss", "cos", "cosn");
 
