@@ -1,6 +1,5 @@
 package dev.embedpipe.embed.remote;
 
-import dev.embedpipe.embed.onnx.LocalOnnxProvider;
 import dev.embedpipe.tokenize.TokenizerSpec;
 
 /**
@@ -38,6 +37,6 @@ public final class TeiProvider extends RemoteProvider {
 
     @Override
     TokenizerSpec defaultTokenizer() {
-        return new TokenizerSpec(LocalOnnxProvider.BUNDLED_MODEL_NAME, LocalOnnxProvider.BUNDLED_TOKENIZER);
+        return TokenizerSpec.BUNDLED_MINILM;
     }
 }
