@@ -153,7 +153,7 @@ public final class RunReport {
 
     /** Tokens sent (every attempt) at the configured price, plus tokens billed by the Batch API at its price. */
     public double estimatedCost() {
-        return requests.tokensSent * config.cost().usdPerMillionTokens() / 1_000_000.0
+        return requests.tokensSent() * config.cost().usdPerMillionTokens() / 1_000_000.0
                 + (batch == null ? 0 : batch.tokensBilled * config.cost().batchUsdPerMillionTokens() / 1_000_000.0);
     }
 
@@ -166,7 +166,7 @@ public final class RunReport {
                   wall time %.1f s  (embed stage %.1f s, %.1f chunks/s)%s""",
                 runId, status().replace('_', ' '), output, totals.documents(), totals.filtered(), totals.rejected(), totals.skipped(),
                 totals.chunks(), totals.tokens(), totals.embedded() + totals.cached(), parquetFiles, parquetFiles == 1 ? "" : "s",
-                totals.cached(), totals.errored(), requests.requests, requests.tokensSent, estimatedCost(),
+                totals.cached(), totals.errored(), requests.requests(), requests.tokensSent(), estimatedCost(),
                 wallMs / 1000.0, embedMs / 1000.0, chunksPerSecond(),
                 totals.reconciles() ? "" : "\n  WARNING: counts do not reconcile, see manifest.json")
                 + (batch == null ? "" : String.format("%n  batch API: %,d request(s) in %,d new batch(es), %,d attached, %,d collected;"
@@ -245,14 +245,14 @@ public final class RunReport {
         sparkNode.put("partitions", partitions);
 
         ObjectNode req = root.putObject("requests");
-        req.put("requests", requests.requests);
-        req.put("retries", requests.retries);
-        req.put("throttled_429", requests.throttled429);
-        req.put("server_errors", requests.serverErrors);
-        req.put("transport_errors", requests.transportErrors);
-        req.put("inputs_sent", requests.inputsSent);
-        req.put("tokens_sent", requests.tokensSent);
-        req.put("seconds_throttled", Math.round(requests.throttledNanos / 1e7) / 100.0);
+        req.put("requests", requests.requests());
+        req.put("retries", requests.retries());
+        req.put("throttled_429", requests.throttled429());
+        req.put("server_errors", requests.serverErrors());
+        req.put("transport_errors", requests.transportErrors());
+        req.put("inputs_sent", requests.inputsSent());
+        req.put("tokens_sent", requests.tokensSent());
+        req.put("seconds_throttled", Math.round(requests.throttledNanos() / 1e7) / 100.0);
         ObjectNode latency = req.putObject("latency_ms");
         latency.put("p50", requests.latencyPercentileMs(0.5));
         latency.put("p90", requests.latencyPercentileMs(0.9));
@@ -260,7 +260,7 @@ public final class RunReport {
         req.put("estimated_cost_usd", estimatedCost());
         req.put("counting", "successful task attempts only");
         ObjectNode billed = req.putObject("tokens_billed");
-        billed.put("sync", requests.tokensSent);
+        billed.put("sync", requests.tokensSent());
         billed.put("batch", batch == null ? 0 : batch.tokensBilled);
         if (batch != null) {
             ObjectNode b = root.putObject("batch");
