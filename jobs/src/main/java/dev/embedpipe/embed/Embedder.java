@@ -26,8 +26,10 @@ public interface Embedder {
 
     /** Thread-safe for up to {@code shape().maxInFlight()} concurrent callers. */
     interface Session extends AutoCloseable {
+        /** One request as {@link RequestPacker} packed it under {@link #shape}: providers never split or re-pack it. */
         EmbeddingBatch embed(List<EmbeddingInput> inputs);
 
+        /** This session's request statistics so far, as an immutable snapshot. */
         RequestStats stats();
 
         @Override

@@ -4,61 +4,58 @@ import java.io.Serializable;
 import java.util.Arrays;
 
 /**
- * What a session's requests cost and met: counted per attempt (a retried request is paid again), mergeable
- * across tasks. Latencies are kept in a log-scale histogram so merging stays cheap.
+ * What a session's requests cost and met, at one moment: counted per attempt (a retried request is paid again),
+ * immutable, and summed across tasks with {@link #plus}. A session's {@link RequestRecorder} produces it from
+ * events. Latencies are kept in a log-scale histogram so summing stays cheap.
+ *
+ * @param requests        HTTP attempts made
+ * @param retries         attempts after the first of a request
+ * @param throttled429    answers with status 429
+ * @param serverErrors    408, 409 and 5xx answers
+ * @param transportErrors timeouts, resets, malformed or oversized answers
+ * @param tokensSent      tokens in every attempt's inputs
+ * @param inputsSent      inputs in every attempt
+ * @param throttledNanos  time spent waiting for the rate buckets and for a 429's Retry-After
+ * @param inFlight        a gauge for live progress: attempts sent and not yet answered (not summed)
+ * @param latency         attempts per latency bucket: bucket i holds latencies around 2^(i/4) ms
  */
-public final class RequestStats implements Serializable {
-    private static final int BUCKETS = 64; // 2^(i/4) ms: 1 ms .. ~60 000 s
+public record RequestStats(long requests, long retries, long throttled429, long serverErrors, long transportErrors,
+                           long tokensSent, long inputsSent, long throttledNanos, long inFlight, long[] latency)
+        implements Serializable {
+    static final int BUCKETS = 64; // 2^(i/4) ms: 1 ms .. ~60 000 s
+    public static final RequestStats EMPTY = new RequestStats(0, 0, 0, 0, 0, 0, 0, 0, 0, new long[BUCKETS]);
 
-    public long requests;      // HTTP attempts made
-    public long retries;       // attempts after the first of a request
-    public long throttled429;  // answers with status 429
-    public long serverErrors;  // 5xx answers
-    public long transportErrors; // timeouts, resets, malformed answers
-    public long tokensSent;    // tokens in every attempt's inputs
-    public long inputsSent;
-    public long throttledNanos; // time spent waiting for the rate buckets and for Retry-After
-    public long inFlight;      // a gauge for live progress: attempts sent and not yet answered (not summed)
-    private final long[] latency = new long[BUCKETS];
-
-    public synchronized void recordLatency(long nanos) {
-        double ms = Math.max(1, nanos / 1e6);
-        int bucket = (int) Math.min(BUCKETS - 1, Math.round(4 * Math.log(ms) / Math.log(2)));
-        latency[bucket]++;
-    }
-
-    public synchronized void add(RequestStats other) {
-        RequestStats o = other.snapshot();
-        requests += o.requests;
-        retries += o.retries;
-        throttled429 += o.throttled429;
-        serverErrors += o.serverErrors;
-        transportErrors += o.transportErrors;
-        tokensSent += o.tokensSent;
-        inputsSent += o.inputsSent;
-        throttledNanos += o.throttledNanos;
-        for (int i = 0; i < BUCKETS; i++) {
-            latency[i] += o.latency[i];
+    public RequestStats {
+        if (latency.length != BUCKETS) {
+            throw new IllegalArgumentException("latency histogram needs " + BUCKETS + " buckets, got " + latency.length);
         }
+        latency = latency.clone();
     }
 
-    public synchronized RequestStats snapshot() {
-        RequestStats copy = new RequestStats();
-        copy.requests = requests;
-        copy.retries = retries;
-        copy.throttled429 = throttled429;
-        copy.serverErrors = serverErrors;
-        copy.transportErrors = transportErrors;
-        copy.tokensSent = tokensSent;
-        copy.inputsSent = inputsSent;
-        copy.throttledNanos = throttledNanos;
-        copy.inFlight = inFlight;
-        System.arraycopy(latency, 0, copy.latency, 0, BUCKETS);
-        return copy;
+    @Override
+    public long[] latency() {
+        return latency.clone();
+    }
+
+    /** The bucket a latency falls in. */
+    static int bucket(long nanos) {
+        double ms = Math.max(1, nanos / 1e6);
+        return (int) Math.min(BUCKETS - 1, Math.round(4 * Math.log(ms) / Math.log(2)));
+    }
+
+    /** These counts and {@code other}'s added up; the in-flight gauge stays this one's. */
+    public RequestStats plus(RequestStats other) {
+        long[] sum = latency.clone();
+        for (int i = 0; i < BUCKETS; i++) {
+            sum[i] += other.latency[i];
+        }
+        return new RequestStats(requests + other.requests, retries + other.retries, throttled429 + other.throttled429,
+                serverErrors + other.serverErrors, transportErrors + other.transportErrors, tokensSent + other.tokensSent,
+                inputsSent + other.inputsSent, throttledNanos + other.throttledNanos, inFlight, sum);
     }
 
     /** The latency (ms, bucket upper bound) below which {@code fraction} of the attempts fell; 0 with none. */
-    public synchronized double latencyPercentileMs(double fraction) {
+    public double latencyPercentileMs(double fraction) {
         long total = Arrays.stream(latency).sum();
         if (total == 0) {
             return 0;
@@ -74,7 +71,20 @@ public final class RequestStats implements Serializable {
         return Math.pow(2, BUCKETS / 4.0);
     }
 
-    public synchronized boolean isEmpty() {
+    public boolean isEmpty() {
         return requests == 0;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof RequestStats s && requests == s.requests && retries == s.retries && throttled429 == s.throttled429
+                && serverErrors == s.serverErrors && transportErrors == s.transportErrors && tokensSent == s.tokensSent
+                && inputsSent == s.inputsSent && throttledNanos == s.throttledNanos && inFlight == s.inFlight
+                && Arrays.equals(latency, s.latency);
+    }
+
+    @Override
+    public int hashCode() {
+        return 31 * Long.hashCode(requests + 7 * tokensSent) + Arrays.hashCode(latency);
     }
 }

@@ -334,7 +334,7 @@ public final class EmbedJob {
             TaskContext task = TaskContext.get();
             Embedder embedder = EmbedderRegistry.get(cfg.embedder().provider()).embedder(cfg);
             Embedder.Session session = embedder.openSession(cfg, concurrentTasks);
-            progress.attach(session.stats());
+            progress.attach(session::stats);
             CheckpointWriter checkpoint = new CheckpointWriter(output, String.format("part-%05d-attempt-%d-stage-%d-%d",
                     task.partitionId(), task.attemptNumber(), task.stageId(), task.stageAttemptNumber()), model, conf.get(),
                     EmbedderRegistry.get(cfg.embedder().provider()).failsPerItem());

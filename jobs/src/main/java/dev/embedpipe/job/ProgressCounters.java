@@ -6,6 +6,7 @@ import org.apache.spark.util.AccumulatorV2;
 import java.io.IOException;
 import java.io.ObjectOutputStream;
 import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.function.Supplier;
 
 /**
  * The live counters behind the progress line, one accumulator for the whole job. Tasks bump them per record; the
@@ -23,7 +24,7 @@ public final class ProgressCounters extends AccumulatorV2<long[], long[]> {
 
     private AtomicLongArray counts = new AtomicLongArray(SIZE);
     /** The running task's embedder statistics, read live by the heartbeat thread; never serialized as such. */
-    private transient volatile RequestStats live;
+    private transient volatile Supplier<RequestStats> live;
     /** {@link #live} as it was when this copy was serialized into a heartbeat or a task result. */
     private long[] liveAtSend = new long[3];
 
@@ -32,7 +33,7 @@ public final class ProgressCounters extends AccumulatorV2<long[], long[]> {
     }
 
     /** Reports {@code stats} (requests, in flight, throttled time) as part of this task's values. */
-    public void attach(RequestStats stats) {
+    public void attach(Supplier<RequestStats> stats) {
         live = stats;
     }
 
@@ -90,12 +91,12 @@ public final class ProgressCounters extends AccumulatorV2<long[], long[]> {
     }
 
     private long[] liveStats() {
-        RequestStats stats = live;
+        Supplier<RequestStats> stats = live;
         if (stats == null) {
             return liveAtSend;
         }
-        RequestStats now = stats.snapshot();
-        return new long[] {now.requests, now.inFlight, now.throttledNanos};
+        RequestStats now = stats.get();
+        return new long[] {now.requests(), now.inFlight(), now.throttledNanos()};
     }
 
     private void writeObject(ObjectOutputStream out) throws IOException {

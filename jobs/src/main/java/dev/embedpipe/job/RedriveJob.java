@@ -102,7 +102,7 @@ public final class RedriveJob {
             var stats = requestStats.value();
             Result result = new Result(perFile.stream().mapToLong(r -> r.getLong(1)).sum(),
                     perFile.stream().mapToLong(r -> r.getLong(2)).sum(), perFile.stream().mapToLong(r -> r.getLong(3)).sum(),
-                    perFile.stream().mapToLong(r -> r.getLong(4)).sum(), new RequestStatsSummary(stats.requests, stats.tokensSent));
+                    perFile.stream().mapToLong(r -> r.getLong(4)).sum(), new RequestStatsSummary(stats.requests(), stats.tokensSent()));
             committer.commit(updatedManifest(manifest, perFile, result, runId, config, committer));
             return result;
         } catch (Throwable e) { // SparkException is checked, yet Spark throws it from here: abort on it too

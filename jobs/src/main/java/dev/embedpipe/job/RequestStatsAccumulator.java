@@ -8,7 +8,7 @@ import org.apache.spark.util.AccumulatorV2;
  * so requests made by attempts that later failed are not counted here (the provider's bill may be higher).
  */
 final class RequestStatsAccumulator extends AccumulatorV2<RequestStats, RequestStats> {
-    private RequestStats stats = new RequestStats();
+    private volatile RequestStats stats = RequestStats.EMPTY;
 
     @Override
     public boolean isZero() {
@@ -18,23 +18,23 @@ final class RequestStatsAccumulator extends AccumulatorV2<RequestStats, RequestS
     @Override
     public AccumulatorV2<RequestStats, RequestStats> copy() {
         RequestStatsAccumulator copy = new RequestStatsAccumulator();
-        copy.stats = stats.snapshot();
+        copy.stats = stats;
         return copy;
     }
 
     @Override
     public void reset() {
-        stats = new RequestStats();
+        stats = RequestStats.EMPTY;
     }
 
     @Override
-    public void add(RequestStats v) {
-        stats.add(v);
+    public synchronized void add(RequestStats v) {
+        stats = stats.plus(v);
     }
 
     @Override
-    public void merge(AccumulatorV2<RequestStats, RequestStats> other) {
-        stats.add(other.value());
+    public synchronized void merge(AccumulatorV2<RequestStats, RequestStats> other) {
+        stats = stats.plus(other.value());
     }
 
     @Override

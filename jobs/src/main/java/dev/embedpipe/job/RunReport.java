@@ -146,7 +146,7 @@ public final class RunReport {
 
     /** Tokens sent (every attempt) at the configured price, plus tokens billed by the Batch API at its price. */
     public double estimatedCost() {
-        return requests.tokensSent * config.cost().usdPerMillionTokens() / 1_000_000.0
+        return requests.tokensSent() * config.cost().usdPerMillionTokens() / 1_000_000.0
                 + (batch == null ? 0 : batch.tokensBilled * config.cost().batchUsdPerMillionTokens() / 1_000_000.0);
     }
 
@@ -159,7 +159,7 @@ public final class RunReport {
                   wall time %.1f s  (embed stage %.1f s, %.1f chunks/s)%s""",
                 runId, status().replace('_', ' '), output, totals.documents(), totals.filtered(), totals.rejected(), totals.skipped(),
                 totals.chunks(), totals.tokens(), totals.embedded() + totals.cached(), parquetFiles, parquetFiles == 1 ? "" : "s",
-                totals.cached(), totals.errored(), requests.requests, requests.tokensSent, estimatedCost(),
+                totals.cached(), totals.errored(), requests.requests(), requests.tokensSent(), estimatedCost(),
                 wallMs / 1000.0, embedMs / 1000.0, chunksPerSecond(),
                 totals.reconciles() ? "" : "\n  WARNING: counts do not reconcile, see manifest.json")
                 + (batch == null ? "" : String.format("%n  batch API: %,d request(s) in %,d new batch(es), %,d attached, %,d collected;"
@@ -185,13 +185,13 @@ public final class RunReport {
                 delta == null ? Manifest.Outputs.PARQUET : "delta",
                 delta == null ? committer.publishedTable("embeddings") : "embeddings/", committer.publishedTable("rejects"),
                 committer.publishedTable("errors"), parquetFiles, totals.embedded() + totals.cached());
-        Manifest.Requests req = new Manifest.Requests(requests.requests, requests.retries, requests.throttled429,
-                requests.serverErrors, requests.transportErrors, requests.inputsSent, requests.tokensSent,
-                Math.round(requests.throttledNanos / 1e7) / 100.0,
+        Manifest.Requests req = new Manifest.Requests(requests.requests(), requests.retries(), requests.throttled429(),
+                requests.serverErrors(), requests.transportErrors(), requests.inputsSent(), requests.tokensSent(),
+                Math.round(requests.throttledNanos() / 1e7) / 100.0,
                 new Manifest.Latency(requests.latencyPercentileMs(0.5), requests.latencyPercentileMs(0.9),
                         requests.latencyPercentileMs(0.99)),
                 estimatedCost(), "successful task attempts only",
-                new Manifest.TokensBilled(requests.tokensSent, batch == null ? 0 : batch.tokensBilled));
+                new Manifest.TokensBilled(requests.tokensSent(), batch == null ? 0 : batch.tokensBilled));
         Manifest.Batch batchPart = batch == null ? null : new Manifest.Batch(batch.filesUploaded, batch.batchesCreated,
                 batch.requestsSubmitted, batch.inputsSubmitted, batch.tokensSubmitted, batch.batchesAttached,
                 batch.batchesAdopted, batch.batchesCollected, batch.requeued, batch.tokensBilled,

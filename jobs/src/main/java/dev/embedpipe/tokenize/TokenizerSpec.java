@@ -8,4 +8,8 @@ import java.io.Serializable;
  */
 public record TokenizerSpec(String name, String location) implements Serializable {
     public static final String CLASSPATH = "classpath:";
+    /** all-MiniLM-L6-v2's tokenizer, bundled: the local default model's, and the token counter of remote providers
+     *  that serve a model we have no tokenizer for. */
+    public static final TokenizerSpec BUNDLED_MINILM = new TokenizerSpec("sentence-transformers/all-MiniLM-L6-v2",
+            CLASSPATH + "/all-minilm-l6-v2-tokenizer.json");
 }

@@ -72,7 +72,7 @@ public final class LocalOnnxEmbedder implements Embedder, AutoCloseable {
 
             @Override
             public RequestStats stats() {
-                return new RequestStats();
+                return RequestStats.EMPTY;
             }
         };
     }

@@ -25,9 +25,9 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class LocalOnnxProvider implements EmbedderProvider {
     public static final String NAME = "local-onnx";
     public static final String BUNDLED_MODEL = TokenizerSpec.CLASSPATH + "/all-minilm-l6-v2.onnx";
-    public static final String BUNDLED_TOKENIZER = TokenizerSpec.CLASSPATH + "/all-minilm-l6-v2-tokenizer.json";
+    public static final String BUNDLED_TOKENIZER = TokenizerSpec.BUNDLED_MINILM.location();
     /** The default model's name in rows, manifests and cache keys (as before the catalog, so caches stay valid). */
-    public static final String BUNDLED_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2";
+    public static final String BUNDLED_MODEL_NAME = TokenizerSpec.BUNDLED_MINILM.name();
     /** sentence-transformers' max_seq_length for all-MiniLM-L6-v2; longer inputs it would truncate. */
     public static final int MAX_INPUT_TOKENS = 256;
     public static final int DIMENSIONS = 384;

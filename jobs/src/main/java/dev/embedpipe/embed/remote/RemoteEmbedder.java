@@ -3,6 +3,7 @@ package dev.embedpipe.embed.remote;
 import dev.embedpipe.config.EmbedpipeConfig;
 import dev.embedpipe.embed.Embedder;
 import dev.embedpipe.embed.ModelInfo;
+import dev.embedpipe.embed.RequestRecorder;
 import dev.embedpipe.embed.RequestStats;
 import dev.embedpipe.util.Redaction;
 
@@ -77,11 +78,13 @@ public final class RemoteEmbedder implements Embedder {
         private final EmbedpipeConfig config;
         private final EmbedpipeConfig.Limits limits;
         private final Throttle throttle;
-        private final RequestStats stats = new RequestStats();
+        private final RequestRecorder recorder = new RequestRecorder();
         private final String apiKey;
         private final URI endpoint;
         private final StatusPolicy policy;
         private final RetryPolicy retries;
+        /** The most tokens one request may carry: the packer's cap under {@link #shape}, so it never splits. */
+        private final long tokenCap;
 
         RemoteSession(EmbedpipeConfig config, Throttle throttle) {
             this.config = config;
@@ -89,73 +92,62 @@ public final class RemoteEmbedder implements Embedder {
             this.throttle = throttle;
             this.apiKey = ApiKey.resolve(config.embedder(), defaultKeyEnv);
             this.endpoint = wire.endpoint(config.embedder());
+            this.tokenCap = Math.min(limits.maxTokensPerRequest(), throttle.maxTokensPerRequest());
             this.policy = new StatusPolicy(endpoint.toString(), ApiKey.source(config.embedder(), defaultKeyEnv),
                     limits.requestTimeoutS(), Duration.ofSeconds(limits.maxRetryWaitS()));
             // the time a 429 made us wait counts as throttled, like the rate buckets' waits
             this.retries = new RetryPolicy(limits.maxAttempts(), RetryPolicy.BACKOFF_BASE, Duration.ofSeconds(limits.maxRetryWaitS()),
                     (retry, wait) -> {
                         if (retry.cause() == Verdict.Retry.Cause.RATE_LIMITED) {
-                            count(() -> stats.throttledNanos += wait.toNanos());
+                            recorder.throttled(wait.toNanos());
                         }
                     });
         }
 
         @Override
         public RequestStats stats() {
-            return stats;
+            return recorder.snapshot();
         }
 
+        /**
+         * Sends the request as packed (one HTTP request, retried as a whole); inputs over the token limits are
+         * never sent, never truncated: they get an {@code input_too_long} error each.
+         */
         @Override
         public EmbeddingBatch embed(List<EmbeddingInput> inputs) {
             int n = inputs.size();
             float[][] vectors = new float[n][];
             EmbeddingError[] errors = new EmbeddingError[n];
             List<Integer> send = new ArrayList<>(n);
+            List<String> texts = new ArrayList<>(n);
             long tokens = 0;
-            long tokenCap = Math.min(limits.maxTokensPerRequest(), throttle.maxTokensPerRequest());
             for (int i = 0; i < n; i++) {
                 int count = inputs.get(i).tokenCount();
                 if (count > limits.maxInputTokens() || count > tokenCap) {
-                    // Never sent, never truncated: the chunker should have prevented it.
+                    // the chunker should have prevented it
                     errors[i] = new EmbeddingError("input_too_long", 0, 0, null, false, "input has " + count
                             + " tokens, over limits.max_input_tokens (" + limits.maxInputTokens() + ") or the task's token burst ("
                             + tokenCap + ")");
                 } else {
                     send.add(i);
+                    texts.add(inputs.get(i).text());
                     tokens += count;
                 }
             }
-            // Requests are packed by EmbedStage; a request over the token cap (cap below the packing limit) is split.
-            int from = 0;
-            while (from < send.size()) {
-                int to = from;
-                long part = 0;
-                while (to < send.size() && (to == from || part + inputs.get(send.get(to)).tokenCount() <= tokenCap)) {
-                    part += inputs.get(send.get(to)).tokenCount();
-                    to++;
-                }
-                List<Integer> slice = send.subList(from, to);
-                List<String> texts = new ArrayList<>(slice.size());
-                slice.forEach(i -> texts.add(inputs.get(i).text()));
-                Outcome outcome = call(texts, part);
-                for (int k = 0; k < slice.size(); k++) {
+            if (!send.isEmpty()) {
+                Outcome outcome = send(buildRequest(texts), texts, tokens);
+                for (int k = 0; k < send.size(); k++) {
                     if (outcome.vectors != null) {
-                        vectors[slice.get(k)] = outcome.vectors[k];
+                        vectors[send.get(k)] = outcome.vectors[k];
                     } else {
-                        errors[slice.get(k)] = outcome.error;
+                        errors[send.get(k)] = outcome.error;
                     }
                 }
-                from = to;
             }
             return new EmbeddingBatch(vectors, errors);
         }
 
         private record Outcome(float[][] vectors, EmbeddingError error) {}
-
-        private Outcome call(List<String> texts, long tokens) {
-            HttpRequest request = buildRequest(texts);
-            return send(request, texts, tokens);
-        }
 
         /** The request for these texts, exactly as it is sent (contract tests check it against the API spec). */
         HttpRequest buildRequest(List<String> texts) {
@@ -171,44 +163,30 @@ public final class RemoteEmbedder implements Embedder {
             return builder.build();
         }
 
+        /** The request's attempts: retries around the throttle around the wire. */
         private Outcome send(HttpRequest request, List<String> texts, long tokens) {
-            Verdict verdict = retries.run(attempt -> attempt(request, texts.size(), tokens, attempt));
+            Verdict verdict = retries.run(throttle.around(tokens, attempt -> attempt(request, texts.size(), tokens, attempt),
+                    recorder::throttled));
             if (verdict instanceof Verdict.Success success) {
                 return new Outcome(success.vectors(), null);
             }
             return new Outcome(null, verdict instanceof Verdict.FailPermanent failed ? failed.error() : ((Verdict.Retry) verdict).error());
         }
 
-        /** One attempt: wait for the budget, go over the wire, and let the verdict steer the rate and the counts. */
+        /** One admitted attempt: over the wire, then the verdict feeds the counts. */
         private Verdict attempt(HttpRequest request, int inputs, long tokens, int attempt) {
-            try {
-                long waited = throttle.acquire(tokens);
-                synchronized (stats) {
-                    stats.throttledNanos += waited;
-                    stats.requests++;
-                    stats.retries += attempt > 1 ? 1 : 0;
-                    stats.tokensSent += tokens;
-                    stats.inputsSent += inputs;
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted while waiting for the rate budget", e);
-            }
+            recorder.sent(attempt, tokens, inputs);
             Verdict verdict = exchange(request, inputs, attempt);
             if (verdict instanceof Verdict.Success success) {
                 float[][] vectors = success.vectors();
                 dimensions.compareAndSet(null, vectors.length > 0 ? vectors[0].length : null);
-                throttle.onSuccess();
             } else if (verdict instanceof Verdict.FailAuth fatal) {
                 throw new ProviderFatalException(fatal.message());
             } else if (verdict instanceof Verdict.Retry retry) {
                 switch (retry.cause()) {
-                    case TRANSPORT, BAD_RESPONSE -> count(() -> stats.transportErrors++);
-                    case RATE_LIMITED -> {
-                        count(() -> stats.throttled429++);
-                        throttle.onThrottled();
-                    }
-                    case SERVER_ERROR -> count(() -> stats.serverErrors++);
+                    case TRANSPORT, BAD_RESPONSE -> recorder.transportError();
+                    case RATE_LIMITED -> recorder.rateLimited();
+                    case SERVER_ERROR -> recorder.serverError();
                 }
             }
             return verdict;
@@ -217,8 +195,7 @@ public final class RemoteEmbedder implements Embedder {
         /** One attempt over the wire, classified by the status policy. */
         private Verdict exchange(HttpRequest request, int inputs, int attempt) {
             long t0 = System.nanoTime();
-            StatusPolicy.Answer answer;
-            count(() -> stats.inFlight++);
+            StatusPolicy.Answer answer = null;
             try {
                 answer = HttpCalls.exchange(client, request, Duration.ofSeconds(limits.requestTimeoutS()),
                         limits.maxResponseBytes(), (response, body) -> answer(response, body, inputs));
@@ -228,9 +205,12 @@ public final class RemoteEmbedder implements Embedder {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("interrupted while waiting for an answer", e);
             } finally {
-                count(() -> stats.inFlight--);
+                if (answer != null) {
+                    recorder.answered(System.nanoTime() - t0);
+                } else {
+                    recorder.unanswered();
+                }
             }
-            stats.recordLatency(System.nanoTime() - t0);
             return policy.classify(answer, attempt, System.currentTimeMillis());
         }
 
@@ -248,12 +228,6 @@ public final class RemoteEmbedder implements Embedder {
                 return new StatusPolicy.Answer(status, response.headers(), requestId, wire.parse(body, inputs, dimensions.get()), null);
             } catch (BadResponseException e) {
                 return new StatusPolicy.Answer(status, response.headers(), requestId, null, e.getMessage());
-            }
-        }
-
-        private void count(Runnable update) {
-            synchronized (stats) {
-                update.run();
             }
         }
     }

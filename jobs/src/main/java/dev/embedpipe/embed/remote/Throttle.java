@@ -4,6 +4,8 @@ import io.github.bucket4j.Bandwidth;
 import io.github.bucket4j.Bucket;
 
 import java.time.Duration;
+import java.util.function.IntFunction;
+import java.util.function.LongConsumer;
 
 /**
  * One task's share of the job's budgets: a requests bucket and a tokens bucket (Bucket4j). A request waits until
@@ -86,6 +88,28 @@ public final class Throttle {
             long extraNanos = (long) ((amount - capacity) / refillPerNano);
             java.util.concurrent.TimeUnit.NANOSECONDS.sleep(extraNanos);
         }
+    }
+
+    /**
+     * The throttle as a decorator around one attempt: waits for the budget (telling {@code onWaited} how long), runs
+     * the attempt, then lets its verdict steer the rate: a 429 slows the task down, a success speeds it back up.
+     */
+    IntFunction<Verdict> around(long requestTokens, IntFunction<Verdict> attempt, LongConsumer onWaited) {
+        return number -> {
+            try {
+                onWaited.accept(acquire(requestTokens));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for the rate budget", e);
+            }
+            Verdict verdict = attempt.apply(number);
+            if (verdict instanceof Verdict.Success) {
+                onSuccess();
+            } else if (verdict instanceof Verdict.Retry retry && retry.cause() == Verdict.Retry.Cause.RATE_LIMITED) {
+                onThrottled();
+            }
+            return verdict;
+        };
     }
 
     public synchronized void onThrottled() {
