@@ -32,7 +32,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * default ({@code --set embedder.model=bge-small-en-v1.5}, its jar the only model jar in {@code --jars}), and a
  * sentence-transformers folder of one's own shipped with {@code --archives model.zip#model} (no model jar at all).
  * Each writes transformers.js's vectors for the texts of its fixture (cosine >= 0.9999, texts of up to 504 tokens
- * among them) and a manifest naming the model.
+ * among them) and a manifest naming the model. The same two runs in local mode ({@code local[2]}) go through the
+ * launcher, jobs/bin/embedpipe, which reads the catalog model from jobs/target/models and the folder from its path.
  */
 class LocalModelsClusterIT {
     static final Path HOME = SparkSubmitIT.HOME;
@@ -98,6 +99,29 @@ class LocalModelsClusterIT {
             unpacked = files.filter(p -> p.endsWith("model/modules.json")).toList();
         }
         assertThat(unpacked).as("archives unpacked by executors").isNotEmpty();
+    }
+
+    @Test
+    void aCatalogModelRunsInLocalModeThroughTheLauncher() throws Exception {
+        Path out = dir.resolve("out-bge-local");
+        launch(out, List.of("--set", "embedder.model=" + BGE));
+
+        JsonNode manifest = new ObjectMapper().readTree(out.resolve("manifest.json").toFile());
+        assertThat(manifest.at("/spark/master").asText()).isEqualTo("local[2]");
+        assertThat(manifest.at("/model/model").asText()).startsWith(BGE + "@");
+        assertVectorsAreTransformersJs(out, manifest);
+    }
+
+    @Test
+    void aSentenceTransformersFolderRunsInLocalModeThroughTheLauncher() throws Exception {
+        Path folder = bgeFolder(dir.resolve("local-folder/model"));
+        Path out = dir.resolve("out-folder-local");
+        launch(out, List.of("--set", "embedder.model_path=" + folder.toAbsolutePath()));
+
+        JsonNode manifest = new ObjectMapper().readTree(out.resolve("manifest.json").toFile());
+        assertThat(manifest.at("/spark/master").asText()).isEqualTo("local[2]");
+        assertThat(manifest.at("/model/model").asText()).startsWith(folder.toAbsolutePath() + "@"); // named as given
+        assertVectorsAreTransformersJs(out, manifest);
     }
 
     /** Every row is one whole fixture text with transformers.js's vector for it; the texts of 400-512 tokens too. */
@@ -169,15 +193,26 @@ class LocalModelsClusterIT {
         command.add(HOME.resolve(args.get("application").asText()).toString());
         args.get("application_args").forEach(a -> command.add(a.asText()
                 .replace("{input}", input.toString()).replace("{output}", out.toString())));
+        run(workDir, out, command, set);
+    }
+
+    /** The README's local command, jobs/bin/embedpipe embed, on {@code local[2]}; the texts may be 512 tokens long. */
+    private static void launch(Path out, List<String> set) throws Exception {
+        run(dir, out, new ArrayList<>(List.of(HOME.resolve("jobs/bin/embedpipe").toString(), "embed",
+                "--input", input.toString(), "--output", out.toString(), "--master", "local[2]")), set);
+    }
+
+    /** {@code command} plus {@code set} from {@code workDir}, its output in a log shown when it fails. */
+    private static void run(Path workDir, Path out, List<String> command, List<String> set) throws Exception {
         command.addAll(List.of("--set", "chunk.max_tokens=512"));
         command.addAll(set);
-        Path log = dir.resolve(out.getFileName() + "-submit.log");
+        Path log = dir.resolve(out.getFileName() + ".log");
         ProcessBuilder pb = new ProcessBuilder(command).directory(workDir.toFile()).redirectErrorStream(true)
                 .redirectOutput(log.toFile());
         pb.environment().put("EMBEDPIPE_CLUSTER_DIR", dir.resolve("cluster").toString());
-        Process submit = pb.start();
-        assertThat(submit.waitFor(10, TimeUnit.MINUTES)).isTrue();
+        Process process = pb.start();
+        assertThat(process.waitFor(10, TimeUnit.MINUTES)).isTrue();
         String text = Files.readString(log, StandardCharsets.ISO_8859_1);
-        assertEquals(0, submit.exitValue(), () -> "spark-submit failed:\n" + text);
+        assertEquals(0, process.exitValue(), () -> command.get(0) + " failed:\n" + text);
     }
 }
