@@ -55,6 +55,7 @@ final class RedriveCommand implements Callable<Integer> {
             flags.put("spark.master", master);
         }
         EmbedpipeConfig cfg = ConfigLoader.load(manifest.get("config"), null, flags, sets);
+        StageChecks.check(cfg);
         SparkConf sparkConf = JobOptions.sparkConf(cfg);
         ErrorReport.OutputContext.set(table);
         try (RunLease lease = JobOptions.lease(table, cfg, sparkConf, "redrive")) {

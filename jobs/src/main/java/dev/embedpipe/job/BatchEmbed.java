@@ -12,7 +12,7 @@ import dev.embedpipe.embed.remote.BatchRequest;
 import dev.embedpipe.embed.remote.BatchRunner;
 import dev.embedpipe.embed.remote.OpenAiProvider;
 import dev.embedpipe.job.ProgressCounters.Counter;
-import dev.embedpipe.write.OutputSchemas;
+import dev.embedpipe.table.OutputSchemas;
 import org.apache.parquet.example.data.Group;
 import org.apache.parquet.example.data.simple.SimpleGroupFactory;
 import org.apache.parquet.hadoop.ParquetWriter;
@@ -170,7 +170,7 @@ final class BatchEmbed {
                     counters.add(Counter.EMBEDDED, 1);
                     counters.add(Counter.EMBEDDED_TOKENS, c.tokenCount());
                 }
-                out.add(OutputSchemas.resultRow(c, vector, error, origin, model));
+                out.add(ResultRows.resultRow(c, vector, error, origin, model));
             }
             return out.iterator();
         });

@@ -6,7 +6,7 @@ import dev.embedpipe.config.EmbedpipeConfig;
 import dev.embedpipe.embed.ModelInfo;
 import dev.embedpipe.read.Document;
 import dev.embedpipe.read.Reject;
-import dev.embedpipe.write.OutputSchemas;
+import dev.embedpipe.table.OutputSchemas;
 import dev.embedpipe.write.delta.DeltaOutput;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.sql.Dataset;
@@ -31,7 +31,7 @@ final class DeltaRun {
     static DeltaOutput.Commit commit(SparkSession spark, DeltaOutput delta, EmbedpipeConfig config, ModelInfo recorded,
                                      EmbedJob.Read read, Dataset<Row> results, Dataset<Row> written) {
         if (!config.output().rebuild()) {
-            delta.requireSameModel(recorded); // the dimensions are known now that vectors came back
+            delta.requireSameModel(ResultRows.columns(recorded)); // the dimensions are known now that vectors came back
         }
         String idField = config.input().idField();
         JavaRDD<Reject> rejects = read.spread().filter(r -> r instanceof Reject).map(r -> (Reject) r);

@@ -31,7 +31,7 @@ import dev.embedpipe.read.SplitTally;
 import dev.embedpipe.tokenize.Tokenizers;
 import dev.embedpipe.write.CheckpointWriter;
 import dev.embedpipe.write.OutputCommitter;
-import dev.embedpipe.write.OutputSchemas;
+import dev.embedpipe.table.OutputSchemas;
 import dev.embedpipe.write.delta.DeltaOutput;
 import org.apache.spark.HashPartitioner;
 import org.apache.spark.TaskContext;
@@ -198,7 +198,7 @@ public final class EmbedJob {
         OutputCommitter committer = new OutputCommitter(config.output().path(), runId, spark.sparkContext().hadoopConfiguration(),
                 config.output().commit());
         String output = committer.outputPath();
-        DeltaOutput delta = config.output().delta() ? DeltaOutput.open(spark, output, model, config.output().rebuild()) : null;
+        DeltaOutput delta = config.output().delta() ? DeltaOutput.open(spark, output, ResultRows.columns(model), config.output().rebuild()) : null;
         String codec = config.output().compression().equals("none") ? "uncompressed" : config.output().compression();
         LOG.info("embedpipe: run {}: {} input file(s), provider {} model {}", runId, files.size(), model.provider(), model.model());
 
@@ -238,7 +238,7 @@ public final class EmbedJob {
                         }
                         counters.add(Counter.CACHED, g.chunks().size());
                         return g.chunks().stream()
-                                .map(c -> OutputSchemas.resultRow(c, g.cached(), null, OutputSchemas.FROM_CACHE, model)).iterator();
+                                .map(c -> ResultRows.resultRow(c, g.cached(), null, OutputSchemas.FROM_CACHE, model)).iterator();
                     }),
                     OutputSchemas.RESULTS).write().option("compression", codec).parquet(hitsPath);
             stages.done("chunk_and_cache_lookup");
@@ -336,7 +336,7 @@ public final class EmbedJob {
             Embedder.Session session = embedder.openSession(cfg, concurrentTasks);
             progress.attach(session.stats());
             CheckpointWriter checkpoint = new CheckpointWriter(output, String.format("part-%05d-attempt-%d-stage-%d-%d",
-                    task.partitionId(), task.attemptNumber(), task.stageId(), task.stageAttemptNumber()), model, conf.get(),
+                    task.partitionId(), task.attemptNumber(), task.stageId(), task.stageAttemptNumber()), ResultRows.columns(model), conf.get(),
                     EmbedderRegistry.get(cfg.embedder().provider()).failsPerItem());
             Map<String, float[]> paidBefore = CheckpointWriter.earlierAttempts(output, task.partitionId(), task.stageId(), conf.get());
             GroupEmbedStage stage = new GroupEmbedStage(misses, session, embedder.shape(cfg, concurrentTasks),
@@ -366,7 +366,7 @@ public final class EmbedJob {
                     case REUSED -> OutputSchemas.REUSED;
                     case ERROR -> OutputSchemas.ERROR;
                 };
-                return OutputSchemas.resultRow(r.chunk(), r.vector(), r.error(), origin, model);
+                return ResultRows.resultRow(r.chunk(), r.vector(), r.error(), origin, model);
             }));
         });
     }

@@ -4,7 +4,7 @@ import dev.embedpipe.config.EmbedpipeConfig;
 import dev.embedpipe.embed.ModelInfo;
 import dev.embedpipe.write.CheckpointWriter;
 import dev.embedpipe.write.OutputCommitter;
-import dev.embedpipe.write.delta.DeltaLog;
+import dev.embedpipe.table.DeltaLog;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaPairRDD;

@@ -13,7 +13,7 @@ import dev.embedpipe.embed.UnknownTokenCheck;
 import dev.embedpipe.embed.ModelInfo;
 import dev.embedpipe.write.OutputCommitter;
 import dev.embedpipe.write.OutputFolder;
-import dev.embedpipe.write.OutputSchemas;
+import dev.embedpipe.table.OutputSchemas;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -79,7 +79,7 @@ public final class RedriveJob {
             JavaRDD<HashGroup> groups = EmbedJob.group(chunks, cache, partitions, UnknownTokenCheck.of(config, model));
             String hitsPath = committer.stagingTable("_results/cache");
             spark.createDataFrame(groups.filter(HashGroup::hit).flatMap(g -> g.chunks().stream()
-                            .map(c -> OutputSchemas.resultRow(c, g.cached(), null, OutputSchemas.REUSED, model)).iterator()),
+                            .map(c -> ResultRows.resultRow(c, g.cached(), null, OutputSchemas.REUSED, model)).iterator()),
                     OutputSchemas.RESULTS).write().option("compression", codec).parquet(hitsPath);
             RequestStatsAccumulator requestStats = new RequestStatsAccumulator();
             spark.sparkContext().register(requestStats, "embedpipe.redrive.requests");

@@ -1,5 +1,7 @@
 package dev.embedpipe.tokenize;
 
+import dev.embedpipe.util.Locations;
+
 import java.io.Serializable;
 
 /**
@@ -7,5 +9,5 @@ import java.io.Serializable;
  * ({@code classpath:/...} for a bundled one, otherwise a local file path).
  */
 public record TokenizerSpec(String name, String location) implements Serializable {
-    public static final String CLASSPATH = "classpath:";
+    public static final String CLASSPATH = Locations.CLASSPATH;
 }

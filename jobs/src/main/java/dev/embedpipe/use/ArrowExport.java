@@ -1,7 +1,7 @@
 package dev.embedpipe.use;
 
 import dev.embedpipe.write.OutputCommitter;
-import dev.embedpipe.write.OutputSchemas;
+import dev.embedpipe.table.OutputSchemas;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.FieldVector;

@@ -10,6 +10,7 @@ import dev.embedpipe.embed.onnx.OnnxSessions;
 import dev.embedpipe.read.InputResolver;
 import dev.embedpipe.testing.LocalFiles;
 import dev.embedpipe.tokenize.Tokenizers;
+import dev.embedpipe.write.OutputFolder;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.junit.jupiter.api.AfterAll;
@@ -77,7 +78,7 @@ class SharedResourcesTest extends JavaDatasetSuiteBase implements Serializable {
 
     private Dataset<Row> runInto(EmbedpipeConfig base, List<String> input, Path output) {
         EmbedpipeConfig config = ConfigLoader.defaultsWith(Map.of("input.paths", input, "output.path", output.toString()));
-        EmbedJob.run(spark(), config, InputResolver.resolve(input, spark().sparkContext().hadoopConfiguration()));
+        EmbedJob.run(spark(), config, InputResolver.resolve(input, spark().sparkContext().hadoopConfiguration(), OutputFolder::isEmbedpipeOutput));
         return spark().read().parquet(output.resolve("embeddings").toString()).orderBy("chunk_id");
     }
 }

@@ -4,7 +4,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.embedpipe.embed.ModelInfo;
-import dev.embedpipe.tokenize.Tokenizers;
+import dev.embedpipe.util.Locations;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -113,7 +113,7 @@ public final class OnnxSessions {
 
     private static LocalOnnxEmbedder create(Key key, ModelInfo info) {
         long t0 = System.nanoTime();
-        byte[] model = Tokenizers.readBytes(key.modelLocation());
+        byte[] model = Locations.readBytes(key.modelLocation());
         try {
             OrtEnvironment env = OrtEnvironment.getEnvironment();
             OrtSession.SessionOptions options = new OrtSession.SessionOptions();

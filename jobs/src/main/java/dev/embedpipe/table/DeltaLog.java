@@ -1,4 +1,4 @@
-package dev.embedpipe.write.delta;
+package dev.embedpipe.table;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
