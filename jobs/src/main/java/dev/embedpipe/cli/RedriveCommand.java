@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.embedpipe.config.ConfigException;
 import dev.embedpipe.config.ConfigLoader;
 import dev.embedpipe.config.EmbedpipeConfig;
-import dev.embedpipe.job.RedriveJob;
+import dev.embedpipe.run.RedriveRun;
 import dev.embedpipe.write.OutputFolder;
 import dev.embedpipe.write.RunLease;
 import org.apache.hadoop.fs.Path;
@@ -60,7 +60,7 @@ final class RedriveCommand implements Callable<Integer> {
         ErrorReport.OutputContext.set(table);
         try (RunLease lease = JobOptions.lease(table, cfg, sparkConf, "redrive")) {
             return SparkRun.with(sparkConf, spark -> {
-                RedriveJob.Result r = RedriveJob.run(spark, cfg, table, manifest);
+                RedriveRun.Result r = RedriveRun.run(spark, cfg, table, manifest);
                 System.out.printf("embedpipe: redrive of %s: %,d chunks retried, %,d embedded, %,d reused, %,d still failing "
                         + "(%,d requests, %,d tokens sent)%n", table, r.retried(), r.embedded(), r.reused(), r.stillFailing(),
                         r.requests().requests(), r.requests().tokensSent());

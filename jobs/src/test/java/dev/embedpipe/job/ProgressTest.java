@@ -1,6 +1,8 @@
 package dev.embedpipe.job;
 
-import dev.embedpipe.job.ProgressCounters.Counter;
+import dev.embedpipe.progress.ProgressCounters;
+import dev.embedpipe.progress.ProgressCounters.Counter;
+import dev.embedpipe.progress.ProgressLine;
 import dev.embedpipe.testing.DriverProcess;
 import dev.embedpipe.testing.LocalFiles;
 import dev.embedpipe.testing.ScriptedEmbeddingServer;

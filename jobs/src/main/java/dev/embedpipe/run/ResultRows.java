@@ -1,4 +1,4 @@
-package dev.embedpipe.job;
+package dev.embedpipe.run;
 
 import dev.embedpipe.chunk.Chunk;
 import dev.embedpipe.embed.Embedder;

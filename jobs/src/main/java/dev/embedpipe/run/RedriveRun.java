@@ -1,16 +1,22 @@
-package dev.embedpipe.job;
+package dev.embedpipe.run;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.embedpipe.cache.EmbeddingCache;
 import dev.embedpipe.chunk.Chunk;
 import dev.embedpipe.config.EmbedpipeConfig;
 import dev.embedpipe.embed.EmbedderRegistry;
 import dev.embedpipe.embed.HashGroup;
 import dev.embedpipe.embed.UnknownTokenCheck;
 import dev.embedpipe.embed.ModelInfo;
+import dev.embedpipe.progress.ProgressReporter;
+import dev.embedpipe.report.RequestStatsAccumulator;
+import dev.embedpipe.run.EmbedRun;
+import dev.embedpipe.run.step.ChunkStep;
+import dev.embedpipe.run.step.EmbedStep;
 import dev.embedpipe.write.OutputCommitter;
 import dev.embedpipe.write.OutputFolder;
 import dev.embedpipe.table.OutputSchemas;
@@ -42,10 +48,10 @@ import static org.apache.spark.sql.functions.when;
  * configuration, from its manifest), and commits a table that holds them, with the errors that remain and the
  * manifest's counts updated. The rejects table is kept as it is.
  */
-public final class RedriveJob {
+public final class RedriveRun {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
-    private RedriveJob() {}
+    private RedriveRun() {}
 
     /** What a redrive did. */
     public record Result(long retried, long embedded, long reused, long stillFailing, RequestStatsSummary requests) {}
@@ -76,7 +82,7 @@ public final class RedriveJob {
                 return new Tuple2<>(c.contentHash(), c);
             });
             JavaPairRDD<String, float[]> cache = EmbeddingCache.load(spark, config, model, output);
-            JavaRDD<HashGroup> groups = EmbedJob.group(chunks, cache, partitions, UnknownTokenCheck.of(config, model));
+            JavaRDD<HashGroup> groups = ChunkStep.group(chunks, cache, partitions, UnknownTokenCheck.of(config, model));
             String hitsPath = committer.stagingTable("_results/cache");
             spark.createDataFrame(groups.filter(HashGroup::hit).flatMap(g -> g.chunks().stream()
                             .map(c -> ResultRows.resultRow(c, g.cached(), null, OutputSchemas.REUSED, model)).iterator()),
@@ -86,7 +92,7 @@ public final class RedriveJob {
             String embeddedPath = committer.stagingTable("_results/embedded");
             try (ProgressReporter progress = new ProgressReporter(spark.sparkContext(), config.progress().intervalS())) {
                 progress.phase("embed");
-                spark.createDataFrame(EmbedJob.embedMisses(spark, groups, config, model, output, partitions, null, requestStats,
+                spark.createDataFrame(EmbedStep.embedMisses(spark, groups, config, model, output, partitions, null, requestStats,
                         progress.counters()), OutputSchemas.RESULTS).write().option("compression", codec).parquet(embeddedPath);
             }
 

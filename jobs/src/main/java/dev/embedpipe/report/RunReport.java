@@ -1,4 +1,4 @@
-package dev.embedpipe.job;
+package dev.embedpipe.report;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -45,7 +45,7 @@ public final class RunReport {
     /** output.format=delta: the version committed and MERGE's metrics; null for Parquet output. */
     private dev.embedpipe.write.delta.DeltaOutput.Commit delta;
 
-    RunReport(String runId, Instant startedAt, String output, EmbedpipeConfig config, ModelInfo model,
+    public RunReport(String runId, Instant startedAt, String output, EmbedpipeConfig config, ModelInfo model,
               List<InputFile> files, Map<Integer, Counts> perFile, int parquetFiles, int partitions, String master,
               String applicationId, long readMs, long embedMs, long wallMs, RequestStats requests, long unsent,
               dev.embedpipe.write.OutputCommitter committer, Map<String, Long> stageMs) {
@@ -70,7 +70,7 @@ public final class RunReport {
         this.wallMs = wallMs;
     }
 
-    void delta(dev.embedpipe.write.delta.DeltaOutput.Commit commit) {
+    public void delta(dev.embedpipe.write.delta.DeltaOutput.Commit commit) {
         this.delta = commit;
     }
 
@@ -124,7 +124,7 @@ public final class RunReport {
     private dev.embedpipe.embed.remote.BatchRunner.Summary batch;
     private long pending;
 
-    void batch(dev.embedpipe.embed.remote.BatchRunner.Summary summary, long pendingChunks) {
+    public void batch(dev.embedpipe.embed.remote.BatchRunner.Summary summary, long pendingChunks) {
         this.batch = summary;
         this.pending = pendingChunks;
     }
@@ -176,7 +176,7 @@ public final class RunReport {
                 + thresholdBreaches().stream().map(b -> "\n  OVER THRESHOLD " + b).collect(java.util.stream.Collectors.joining());
     }
 
-    String manifestJson(Instant finishedAt) {
+    public String manifestJson(Instant finishedAt) {
         ObjectNode root = JSON.createObjectNode();
         ObjectNode tool = root.putObject("tool");
         tool.put("name", "embedpipe");
