@@ -52,6 +52,8 @@ public final class EstimateRun {
         // No model warm-up on the executors, and the request shape is read once here: counting needs no session there.
         JavaRDD<HashGroup> groups = ChunkStep.hashGroups(read, config, model, cache, progress, false);
         Embedder.RequestShape shape = EmbedderRegistry.get(config.embedder().provider()).embedder(config).shape(config, concurrentTasks);
+        int maxInputs = shape.maxInputs();
+        var maxTokens = shape.maxTokens();
         List<long[]> parts = groups.mapPartitions(it -> {
             long chunks = 0;
             long hits = 0;
@@ -68,7 +70,7 @@ public final class EstimateRun {
                     tokens += g.representative().tokenCount();
                 }
             }
-            RequestPacker packer = new RequestPacker(toEmbed.iterator(), shape.maxInputs(), shape.maxTokens());
+            RequestPacker packer = new RequestPacker(toEmbed.iterator(), maxInputs, maxTokens);
             long requests = 0;
             while (packer.next() != null) {
                 requests++;
