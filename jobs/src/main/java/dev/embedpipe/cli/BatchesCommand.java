@@ -33,7 +33,7 @@ final class BatchesCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         // ConfigException (exit 2) and failures (exit 1) reach ErrorReport, the one mapper for every command.
-        EmbedpipeConfig config = ConfigLoader.load(configFile, Map.of("embedder.provider", "openai"), sets);
+        EmbedpipeConfig config = StageChecks.check(ConfigLoader.load(configFile, Map.of("embedder.provider", "openai"), sets));
         BatchApi api = new BatchApi(config);
         List<BatchJournal> journals = BatchJournal.open(table, new org.apache.hadoop.conf.Configuration());
         int inFlight = 0;

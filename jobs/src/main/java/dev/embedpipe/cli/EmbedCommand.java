@@ -1,8 +1,8 @@
 package dev.embedpipe.cli;
 
 import dev.embedpipe.embed.remote.BatchRunner;
-import dev.embedpipe.job.EmbedJob;
-import dev.embedpipe.job.RunReport;
+import dev.embedpipe.run.EmbedRun;
+import dev.embedpipe.report.RunReport;
 import dev.embedpipe.write.RunLease;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -47,7 +47,7 @@ final class EmbedCommand implements Callable<Integer> {
         ErrorReport.OutputContext.set(output);
         try (RunLease lease = JobOptions.lease(job.config(), job.sparkConf(), "embed")) {
             return SparkRun.with(job.sparkConf(), spark -> {
-                RunReport report = EmbedJob.run(spark, job.config(), job.files(), step);
+                RunReport report = EmbedRun.run(spark, job.config(), job.files(), step);
                 if (report == null) {
                     return EmbedpipeMain.OK; // submit-only: said so, nothing committed
                 }

@@ -1,6 +1,6 @@
 package dev.embedpipe.cli;
 
-import dev.embedpipe.job.RunReport;
+import dev.embedpipe.report.RunReport;
 import dev.embedpipe.util.RedactingConverter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;

@@ -1,7 +1,7 @@
 package dev.embedpipe.cli;
 
 import dev.embedpipe.config.EmbedpipeConfig;
-import dev.embedpipe.job.EmbedJob;
+import dev.embedpipe.run.EstimateRun;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
@@ -21,7 +21,7 @@ final class EstimateCommand implements Callable<Integer> {
         JobOptions.Prepared job = options.prepare(false);
         EmbedpipeConfig cfg = job.config();
         return SparkRun.with(job.sparkConf(), spark -> {
-            var e = EmbedJob.estimate(spark, cfg, job.files());
+            var e = EstimateRun.estimate(spark, cfg, job.files());
             double cost = e.tokens() * cfg.cost().usdPerMillionTokens() / 1_000_000.0;
             double batchCost = e.tokens() * cfg.cost().batchUsdPerMillionTokens() / 1_000_000.0;
             System.out.printf("""

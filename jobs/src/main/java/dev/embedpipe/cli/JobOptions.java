@@ -55,7 +55,7 @@ final class JobOptions {
     boolean rebuild;
 
     EmbedpipeConfig load() {
-        return ConfigLoader.load(configFile(config), flagValues(), sets);
+        return StageChecks.check(ConfigLoader.load(configFile(config), flagValues(), sets));
     }
 
     /** A command's configuration, Spark settings and input files, all checked before Spark starts. */
@@ -74,7 +74,7 @@ final class JobOptions {
         if (requireOutput) {
             OutputFolder.checkWritable(cfg.output().path(), cfg.input().paths(), hadoop);
         }
-        List<InputResolver.InputFile> files = InputResolver.resolve(cfg.input().paths(), hadoop);
+        List<InputResolver.InputFile> files = InputResolver.resolve(cfg.input().paths(), hadoop, OutputFolder::isEmbedpipeOutput);
         return new Prepared(cfg, sparkConf, files);
     }
 

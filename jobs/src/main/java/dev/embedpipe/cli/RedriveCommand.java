@@ -3,9 +3,9 @@ package dev.embedpipe.cli;
 import dev.embedpipe.config.ConfigException;
 import dev.embedpipe.config.ConfigLoader;
 import dev.embedpipe.config.EmbedpipeConfig;
-import dev.embedpipe.job.RedriveJob;
 import dev.embedpipe.manifest.Manifest;
 import dev.embedpipe.manifest.ManifestJson;
+import dev.embedpipe.run.RedriveRun;
 import dev.embedpipe.write.RunLease;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.SparkConf;
@@ -54,11 +54,12 @@ final class RedriveCommand implements Callable<Integer> {
             flags.put("spark.master", master);
         }
         EmbedpipeConfig cfg = ConfigLoader.load(manifest.config(), null, flags, sets);
+        StageChecks.check(cfg);
         SparkConf sparkConf = JobOptions.sparkConf(cfg);
         ErrorReport.OutputContext.set(table);
         try (RunLease lease = JobOptions.lease(table, cfg, sparkConf, "redrive")) {
             return SparkRun.with(sparkConf, spark -> {
-                RedriveJob.Result r = RedriveJob.run(spark, cfg, table, manifest);
+                RedriveRun.Result r = RedriveRun.run(spark, cfg, table, manifest);
                 System.out.printf("embedpipe: redrive of %s: %,d chunks retried, %,d embedded, %,d reused, %,d still failing "
                         + "(%,d requests, %,d tokens sent)%n", table, r.retried(), r.embedded(), r.reused(), r.stillFailing(),
                         r.requests().requests(), r.requests().tokensSent());

@@ -46,7 +46,8 @@ abstract class TableCommand {
         if (master != null) {
             flags.put("spark.master", master);
         }
-        return ConfigLoader.load(t.manifest().config(), null, flags, sets);
+        return StageChecks.check(
+                ConfigLoader.load(t.manifest().config(), null, flags, sets));
     }
 
     static SparkConf sparkConf(EmbedpipeConfig cfg) {

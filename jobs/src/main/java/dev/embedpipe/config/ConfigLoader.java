@@ -7,9 +7,6 @@ import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import dev.embedpipe.clean.CleanStep;
-import dev.embedpipe.embed.EmbedderProvider;
-import dev.embedpipe.embed.EmbedderRegistry;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -247,20 +244,10 @@ public final class ConfigLoader {
                     + "through its own log; leave output.commit at auto");
         }
         requireText("spark.app_name", c.spark().appName());
-        for (String step : c.clean().steps()) {
-            if (CleanStep.byName(step) == null) {
-                throw new ConfigException("clean.steps: unknown step '" + step + "', allowed: " + CleanStep.names());
-            }
-        }
         range("clean.min_chars", c.clean().minChars(), 0, 1_000_000);
-        EmbedderProvider provider = EmbedderRegistry.find(c.embedder().provider());
-        if (provider == null) {
-            throw new ConfigException("embedder.provider: unknown provider '" + c.embedder().provider()
-                    + "', known: " + EmbedderRegistry.names());
-        }
-        int modelLimit = provider.maxInputTokens(c);
-        range("chunk.max_tokens", c.chunk().maxTokens(), 8, modelLimit,
-                " (" + provider.name() + "'s limit is " + modelLimit + ")");
+        requireText("embedder.provider", c.embedder().provider());
+        // The provider's own token limit and keys are checked by cli.StageChecks, which knows the providers.
+        range("chunk.max_tokens", c.chunk().maxTokens(), 8, 10_000_000);
         range("chunk.overlap_tokens", c.chunk().overlapTokens(), 0, c.chunk().maxTokens() / 2,
                 " (at most half of chunk.max_tokens)");
         ratio("quality.max_reject_ratio", c.quality().maxRejectRatio());
@@ -301,7 +288,6 @@ public final class ConfigLoader {
                 throw new ConfigException("spark.conf: '" + key + "' is not a Spark setting (they start with 'spark.')");
             }
         });
-        provider.validate(c);
     }
 
     /** The Batch API keys (embedder.mode, limits.batch_*, cost.batch_discount). */

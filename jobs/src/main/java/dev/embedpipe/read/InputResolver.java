@@ -1,7 +1,6 @@
 package dev.embedpipe.read;
 
 import dev.embedpipe.config.ConfigException;
-import dev.embedpipe.write.OutputFolder;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
@@ -28,7 +27,13 @@ public final class InputResolver {
     /** One input file: its fully qualified path, size in bytes, and whether it is gzip-compressed. */
     public record InputFile(int index, String path, long bytes, boolean gzip) implements java.io.Serializable {}
 
-    public static List<InputFile> resolve(List<String> inputs, Configuration hadoopConf) {
+    /** Tells a folder that is some tool's output (never input); the caller knows what an output looks like. */
+    @FunctionalInterface
+    public interface OutputTest {
+        boolean isOutput(FileSystem fs, Path dir) throws IOException;
+    }
+
+    public static List<InputFile> resolve(List<String> inputs, Configuration hadoopConf, OutputTest outputs) {
         Map<String, FileStatus> files = new LinkedHashMap<>();
         for (String input : inputs) {
             Path pattern = new Path(input);
@@ -45,9 +50,9 @@ public final class InputResolver {
                 Map<Path, Boolean> outputFolders = new HashMap<>();
                 for (FileStatus match : matches) {
                     if (match.isDirectory()) {
-                        collectDataFiles(fs, match.getPath(), found);
+                        collectDataFiles(outputs, fs, match.getPath(), found);
                     } else if (!glob || isDataFile(match.getPath().getName()) && !outputFolders.computeIfAbsent(
-                            match.getPath().getParent(), dir -> isOutput(fs, dir))) {
+                            match.getPath().getParent(), dir -> isOutput(outputs, fs, dir))) {
                         found.add(match);
                     }
                 }
@@ -87,16 +92,16 @@ public final class InputResolver {
     }
 
     /** An embedpipe output's files (its manifest.json above all) are never input. */
-    private static boolean isOutput(FileSystem fs, Path dir) {
+    private static boolean isOutput(OutputTest outputs, FileSystem fs, Path dir) {
         try {
-            return dir != null && OutputFolder.isEmbedpipeOutput(fs, dir);
+            return dir != null && outputs.isOutput(fs, dir);
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
     }
 
-    private static void collectDataFiles(FileSystem fs, Path dir, List<FileStatus> out) throws IOException {
-        if (OutputFolder.isEmbedpipeOutput(fs, dir)) {
+    private static void collectDataFiles(OutputTest outputs, FileSystem fs, Path dir, List<FileStatus> out) throws IOException {
+        if (outputs.isOutput(fs, dir)) {
             return;
         }
         for (FileStatus child : fs.listStatus(dir)) {
@@ -105,7 +110,7 @@ public final class InputResolver {
                 continue; // hidden and marker files (_SUCCESS, .crc) are never data
             }
             if (child.isDirectory()) {
-                collectDataFiles(fs, child.getPath(), out);
+                collectDataFiles(outputs, fs, child.getPath(), out);
             } else if (isDataFile(name)) {
                 out.add(child);
             }

@@ -1,5 +1,7 @@
 package dev.embedpipe.tokenize;
 
+import dev.embedpipe.util.Locations;
+
 import java.io.Serializable;
 
 /**
@@ -7,7 +9,7 @@ import java.io.Serializable;
  * ({@code classpath:/...} for a bundled one, otherwise a local file path).
  */
 public record TokenizerSpec(String name, String location) implements Serializable {
-    public static final String CLASSPATH = "classpath:";
+    public static final String CLASSPATH = Locations.CLASSPATH;
     /** all-MiniLM-L6-v2's tokenizer, bundled: the local default model's, and the token counter of remote providers
      *  that serve a model we have no tokenizer for. */
     public static final TokenizerSpec BUNDLED_MINILM = new TokenizerSpec("sentence-transformers/all-MiniLM-L6-v2",

@@ -3,6 +3,7 @@ package dev.embedpipe.tokenize;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.embedpipe.util.Hashing;
+import dev.embedpipe.util.Locations;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -10,8 +11,6 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.HexFormat;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -69,31 +68,8 @@ public final class Tokenizers {
         }
     }
 
-    /** Reads a {@code classpath:/...} resource, a {@code jar:file:...!/...} entry or a local file. */
+    /** As {@link Locations#readBytes}; kept for callers that read a tokenizer's or model's location through here. */
     public static byte[] readBytes(String location) {
-        try {
-            if (location.startsWith("jar:")) {
-                try (InputStream in = java.net.URI.create(location).toURL().openStream()) {
-                    return in.readAllBytes();
-                }
-            }
-            if (location.startsWith(TokenizerSpec.CLASSPATH)) {
-                String resource = location.substring(TokenizerSpec.CLASSPATH.length());
-                InputStream found = Tokenizers.class.getResourceAsStream(resource);
-                ClassLoader context = Thread.currentThread().getContextClassLoader();
-                if (found == null && context != null) {
-                    found = context.getResourceAsStream(resource.substring(1)); // jars added by Spark at run time
-                }
-                try (InputStream in = found) {
-                    if (in == null) {
-                        throw new IOException("resource " + resource + " is not on the classpath");
-                    }
-                    return in.readAllBytes();
-                }
-            }
-            return Files.readAllBytes(Path.of(location));
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + location, e);
-        }
+        return Locations.readBytes(location);
     }
 }

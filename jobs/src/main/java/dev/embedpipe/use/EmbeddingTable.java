@@ -4,7 +4,7 @@ import dev.embedpipe.config.ConfigException;
 import dev.embedpipe.manifest.Manifest;
 import dev.embedpipe.manifest.ManifestJson;
 import dev.embedpipe.write.OutputCommitter;
-import dev.embedpipe.write.delta.DeltaLog;
+import dev.embedpipe.table.DeltaLog;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;

@@ -1,6 +1,5 @@
 package dev.embedpipe.write;
 
-import dev.embedpipe.embed.ModelInfo;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -44,7 +43,7 @@ public final class CheckpointWriter implements AutoCloseable {
 
     private final Path folder;
     private final String prefix;
-    private final ModelInfo model;
+    private final ModelColumns model;
     private final Configuration conf;
     private final boolean perRequest;
     private final SimpleGroupFactory groups = new SimpleGroupFactory(SCHEMA);
@@ -59,7 +58,7 @@ public final class CheckpointWriter implements AutoCloseable {
      * @param prefix     unique per task attempt, e.g. {@code part-00003-attempt-0}
      * @param perRequest close a file after every request (remote providers) rather than every second
      */
-    public CheckpointWriter(String output, String prefix, ModelInfo model, Configuration conf, boolean perRequest) {
+    public CheckpointWriter(String output, String prefix, ModelColumns model, Configuration conf, boolean perRequest) {
         this.perRequest = perRequest;
         this.folder = new Path(output, FOLDER);
         this.prefix = prefix;
@@ -76,7 +75,7 @@ public final class CheckpointWriter implements AutoCloseable {
                     .append("content_hash", contentHash)
                     .append("provider", model.provider())
                     .append("model", model.model())
-                    .append("tokenizer", model.tokenizer().name())
+                    .append("tokenizer", model.tokenizer())
                     .append("dimensions", vector.length);
             Group list = row.addGroup("embedding");
             for (float x : vector) {

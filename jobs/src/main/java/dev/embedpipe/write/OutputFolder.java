@@ -3,7 +3,7 @@ package dev.embedpipe.write;
 import dev.embedpipe.config.ConfigException;
 import dev.embedpipe.manifest.Manifest;
 import dev.embedpipe.manifest.ManifestJson;
-import dev.embedpipe.write.delta.DeltaLog;
+import dev.embedpipe.table.DeltaLog;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FileStatus;

@@ -6,7 +6,7 @@ import dev.embedpipe.embed.Embedder;
 import dev.embedpipe.embed.EmbedderRegistry;
 import dev.embedpipe.tokenize.TextTokenizer;
 import dev.embedpipe.tokenize.Tokenizers;
-import dev.embedpipe.write.OutputSchemas;
+import dev.embedpipe.table.OutputSchemas;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;

@@ -1,5 +1,7 @@
 package dev.embedpipe.config;
 
+import dev.embedpipe.cli.StageChecks;
+
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -91,8 +93,8 @@ class ConfigLoaderTest {
         assertThat(error("quality.max_reject_ratio=2")).startsWith("quality.max_reject_ratio: must be a ratio between 0 and 1");
         assertThat(error("limits.max_in_flight=0")).startsWith("limits.max_in_flight: must be between 1 and 256");
         assertThat(error("embedder.encoding_format=hex")).startsWith("embedder.encoding_format: 'hex' is not allowed");
-        assertThat(assertThrows(ConfigException.class, () -> ConfigLoader.load(null, Map.of(),
-                List.of("embedder.provider=tei"))).getMessage()).startsWith("embedder.base_url: required for the tei provider");
+        assertThat(assertThrows(ConfigException.class, () -> StageChecks.check(ConfigLoader.load(null, Map.of(),
+                List.of("embedder.provider=tei")))).getMessage()).startsWith("embedder.base_url: required for the tei provider");
     }
 
     @Test
@@ -113,7 +115,8 @@ class ConfigLoaderTest {
     }
 
     private static String error(String set) {
-        return assertThrows(ConfigException.class, () -> ConfigLoader.load(null, Map.of(), List.of(set))).getMessage();
+        return assertThrows(ConfigException.class,
+                () -> StageChecks.check(ConfigLoader.load(null, Map.of(), List.of(set)))).getMessage();
     }
 
     @Test

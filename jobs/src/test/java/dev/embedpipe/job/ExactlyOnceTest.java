@@ -49,13 +49,13 @@ class ExactlyOnceTest {
         for (String stage : List.of("read", "embed")) {
             Path out = dir.resolve("retried-" + stage);
             int injectedBefore = FaultInjection.injectedInThisJvm();
-            System.setProperty(FaultInjection.CONF_KEY, stage);
+            FaultInjection.failFirstAttempts(stage);
             try {
                 // local[2,4]: two slots, four attempts per task, as a cluster retries
                 assertEquals(0, EmbedpipeMain.execute("embed", "--input", input.toString(), "--output", out.toString(),
                         "--master", "local[2,4]"));
             } finally {
-                System.clearProperty(FaultInjection.CONF_KEY);
+                FaultInjection.off();
             }
             assertThat(FaultInjection.injectedInThisJvm()).as("first attempts of %s failed", stage).isGreaterThan(injectedBefore);
             assertSameTable(reference, vectorsById(out), 0f);

@@ -84,11 +84,11 @@ class ResumeTest {
             List<String> args = new ArrayList<>(args(server, out));
             args.set(args.indexOf("local[" + TASKS + "]"), "local[" + TASKS + ",4]");
             args.set(args.indexOf("limits.max_in_flight=" + IN_FLIGHT), "limits.max_in_flight=1");
-            System.setProperty(FaultInjection.CONF_KEY, "embed"); // every embed task's first attempt dies midway
+            FaultInjection.failFirstAttempts("embed"); // every embed task's first attempt dies midway
             try {
                 assertEquals(0, EmbedpipeMain.execute(args.toArray(String[]::new)));
             } finally {
-                System.clearProperty(FaultInjection.CONF_KEY);
+                FaultInjection.off();
             }
             List<String> sent = new ArrayList<>();
             server.requests().forEach(r -> sent.addAll(r.inputs()));

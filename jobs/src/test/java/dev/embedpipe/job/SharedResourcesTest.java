@@ -8,8 +8,10 @@ import dev.embedpipe.embed.EmbedderRegistry;
 import dev.embedpipe.embed.ModelInfo;
 import dev.embedpipe.embed.onnx.OnnxSessions;
 import dev.embedpipe.read.InputResolver;
+import dev.embedpipe.run.EmbedRun;
 import dev.embedpipe.testing.LocalFiles;
 import dev.embedpipe.tokenize.Tokenizers;
+import dev.embedpipe.write.OutputFolder;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.junit.jupiter.api.AfterAll;
@@ -77,7 +79,7 @@ class SharedResourcesTest extends JavaDatasetSuiteBase implements Serializable {
 
     private Dataset<Row> runInto(EmbedpipeConfig base, List<String> input, Path output) {
         EmbedpipeConfig config = ConfigLoader.defaultsWith(Map.of("input.paths", input, "output.path", output.toString()));
-        EmbedJob.run(spark(), config, InputResolver.resolve(input, spark().sparkContext().hadoopConfiguration()));
+        EmbedRun.run(spark(), config, InputResolver.resolve(input, spark().sparkContext().hadoopConfiguration(), OutputFolder::isEmbedpipeOutput));
         return spark().read().parquet(output.resolve("embeddings").toString()).orderBy("chunk_id");
     }
 }

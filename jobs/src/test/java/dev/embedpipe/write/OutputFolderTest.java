@@ -90,9 +90,9 @@ class OutputFolderTest {
         Path oldRun = Files.createDirectories(data.resolve("old-run"));
         Files.writeString(oldRun.resolve("manifest.json"), TODAYS_MANIFEST);
         Files.writeString(oldRun.resolve("stray.jsonl"), "{}\n");
-        List<InputResolver.InputFile> files = InputResolver.resolve(List.of(data.toString()), conf);
+        List<InputResolver.InputFile> files = InputResolver.resolve(List.of(data.toString()), conf, OutputFolder::isEmbedpipeOutput);
         assertThat(files).extracting(InputResolver.InputFile::path).containsExactly("file:" + data.resolve("docs.jsonl"));
-        assertThat(assertThrows(ConfigException.class, () -> InputResolver.resolve(List.of(data + "/*/*.json*"), conf))
+        assertThat(assertThrows(ConfigException.class, () -> InputResolver.resolve(List.of(data + "/*/*.json*"), conf, OutputFolder::isEmbedpipeOutput))
                 .getMessage()).as("a glob into the output folder").contains("holds no data files");
     }
 }

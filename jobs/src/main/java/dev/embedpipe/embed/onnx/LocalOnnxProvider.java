@@ -7,10 +7,9 @@ import dev.embedpipe.embed.EmbedderProvider;
 import dev.embedpipe.embed.ModelInfo;
 import dev.embedpipe.embed.VectorRecipe;
 import dev.embedpipe.tokenize.TokenizerSpec;
-import dev.embedpipe.tokenize.Tokenizers;
 import dev.embedpipe.util.Hashing;
+import dev.embedpipe.util.Locations;
 
-import java.util.HexFormat;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -92,7 +91,7 @@ public final class LocalOnnxProvider implements EmbedderProvider {
      */
     static String vectorKey(String modelLocation, VectorRecipe recipe) {
         String weights = WEIGHTS_SHA.computeIfAbsent(modelLocation,
-                l -> HexFormat.of().formatHex(Hashing.sha256().digest(Tokenizers.readBytes(l))));
+                Locations::sha256Hex);
         String defining = weights + '\u0000' + recipe.pooling().configName() + '\u0000' + recipe.normalize()
                 + '\u0000' + recipe.documentPrompt();
         return Hashing.sha256Hex(defining).substring(0, 16);

@@ -4,7 +4,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.embedpipe.embed.ModelInfo;
-import dev.embedpipe.tokenize.Tokenizers;
+import dev.embedpipe.util.Locations;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -116,7 +116,7 @@ public final class OnnxSessions {
     private static LocalOnnxEmbedder create(Key key, Consumer<OrtSession.SessionOptions> tweak) {
         ModelInfo info = key.info();
         long t0 = System.nanoTime();
-        byte[] model = Tokenizers.readBytes(key.modelLocation());
+        byte[] model = Locations.readBytes(key.modelLocation());
         try {
             OrtEnvironment env = OrtEnvironment.getEnvironment();
             OrtSession.SessionOptions options = new OrtSession.SessionOptions();

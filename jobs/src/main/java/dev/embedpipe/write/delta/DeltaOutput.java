@@ -4,7 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.embedpipe.config.ConfigException;
-import dev.embedpipe.embed.ModelInfo;
+import dev.embedpipe.table.DeltaLog;
+import dev.embedpipe.write.ModelColumns;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -42,7 +43,7 @@ public final class DeltaOutput {
     private static final String TXN_VERSION = "spark.databricks.delta.write.txnVersion";
     private static final String DELETE = "_embedpipe_delete";
     /** Every commit's txnAppId starts with this (then the table path). */
-    public static final String APP_ID_PREFIX = "embedpipe:";
+    public static final String APP_ID_PREFIX = DeltaLog.APP_ID_PREFIX;
     private static final List<String> METRICS = List.of("numTargetRowsInserted", "numTargetRowsDeleted",
             "numTargetRowsUpdated", "numTargetRowsCopied", "numSourceRows", "numOutputRows");
 
@@ -76,7 +77,7 @@ public final class DeltaOutput {
      *
      * @throws ConfigException (exit 2) on a mismatch
      */
-    public static DeltaOutput open(SparkSession spark, String output, ModelInfo model, boolean rebuild) {
+    public static DeltaOutput open(SparkSession spark, String output, ModelColumns model, boolean rebuild) {
         DeltaSettings.requireRuntime(spark.version());
         String table = new Path(output, "embeddings").toString();
         Configuration conf = spark.sparkContext().hadoopConfiguration();
@@ -103,20 +104,20 @@ public final class DeltaOutput {
      * @throws ConfigException (exit 2) when the table's rows were embedded by another provider, model, tokenizer or
      *                         dimension count (dimensions are compared when {@code model} knows them)
      */
-    public void requireSameModel(ModelInfo model) {
+    public void requireSameModel(ModelColumns model) {
         if (startVersion < 0) {
             return;
         }
         List<Row> models = current().select("provider", "model", "tokenizer", "dimensions").distinct().limit(2).collectAsList();
         for (Row r : models) {
             boolean same = r.getString(0).equals(model.provider()) && r.getString(1).equals(model.model())
-                    && r.getString(2).equals(model.tokenizer().name())
+                    && r.getString(2).equals(model.tokenizer())
                     && (model.dimensions() <= 0 || r.getInt(3) == model.dimensions());
             if (!same) {
                 throw new ConfigException("output.format=delta: " + table + " holds vectors of " + r.getString(0) + " "
                         + r.getString(1) + " (" + r.getInt(3) + " dims, tokenizer " + r.getString(2) + "), this run embeds with "
                         + model.provider() + " " + model.model() + " (" + (model.dimensions() <= 0 ? "?" : model.dimensions())
-                        + " dims, tokenizer " + model.tokenizer().name() + "); rerun with --rebuild to replace every row");
+                        + " dims, tokenizer " + model.tokenizer() + "); rerun with --rebuild to replace every row");
             }
         }
     }

@@ -1,5 +1,6 @@
 package dev.embedpipe.embed.onnx;
 
+import dev.embedpipe.cli.StageChecks;
 import dev.embedpipe.config.ConfigException;
 import dev.embedpipe.config.ConfigLoader;
 import dev.embedpipe.config.EmbedpipeConfig;
@@ -76,7 +77,7 @@ class ModelCatalogTest {
 
     @Test
     void chunkMaxTokensIsCheckedAgainstTheChosenModelsLimit() {
-        assertThrows(ConfigException.class, () -> ConfigLoader.defaultsWith(Map.of("chunk.max_tokens", 400)));
+        assertThrows(ConfigException.class, () -> StageChecks.check(ConfigLoader.defaultsWith(Map.of("chunk.max_tokens", 400))));
         assertEquals(400, ConfigLoader.defaultsWith(Map.of("embedder.model", "bge-small-en-v1.5", "chunk.max_tokens", 400))
                 .chunk().maxTokens());
     }

@@ -1,6 +1,7 @@
 package dev.embedpipe.write.delta;
 
 import dev.embedpipe.config.ConfigException;
+import dev.embedpipe.table.DeltaLog;
 import dev.embedpipe.write.OutputFolder;
 import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;

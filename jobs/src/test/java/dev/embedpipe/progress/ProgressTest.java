@@ -1,6 +1,6 @@
-package dev.embedpipe.job;
+package dev.embedpipe.progress;
 
-import dev.embedpipe.job.ProgressCounters.Counter;
+import dev.embedpipe.progress.ProgressCounters.Counter;
 import dev.embedpipe.testing.DriverProcess;
 import dev.embedpipe.testing.LocalFiles;
 import dev.embedpipe.testing.ScriptedEmbeddingServer;

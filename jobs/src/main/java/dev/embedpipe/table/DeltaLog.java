@@ -1,4 +1,4 @@
-package dev.embedpipe.write.delta;
+package dev.embedpipe.table;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -31,6 +31,8 @@ import java.util.TreeMap;
  * Tables with deletion vectors are refused (embedpipe creates its tables without them).
  */
 public final class DeltaLog {
+    /** The prefix of the txnAppId every embedpipe commit carries (DeltaOutput writes it, readers recognise it). */
+    public static final String APP_ID_PREFIX = "embedpipe:";
     public static final String LOG = "_delta_log";
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -89,7 +91,7 @@ public final class DeltaLog {
         try (BufferedReader in = delta.reader(first)) {
             for (String line = in.readLine(); line != null; line = in.readLine()) {
                 JsonNode action = line.isBlank() ? JSON.missingNode() : JSON.readTree(line);
-                if (action.path("txn").path("appId").asText("").startsWith(DeltaOutput.APP_ID_PREFIX)) {
+                if (action.path("txn").path("appId").asText("").startsWith(APP_ID_PREFIX)) {
                     return true;
                 }
             }

@@ -1,4 +1,4 @@
-package dev.embedpipe.job;
+package dev.embedpipe.run;
 
 import org.apache.spark.SparkExecutorInfo;
 import org.apache.spark.SparkStatusTracker;
@@ -10,7 +10,7 @@ import java.time.Duration;
  * Stops a failed run's tasks before its staging folder is removed: a cancelled task keeps running until it next
  * checks its kill flag, and one still writing would put files back into the staging folder after the abort.
  */
-final class RunningTasks {
+public final class RunningTasks {
     private static final Duration PATIENCE = Duration.ofSeconds(60);
 
     private RunningTasks() {}

@@ -1,6 +1,7 @@
-package dev.embedpipe.job;
+package dev.embedpipe.progress;
 
-import dev.embedpipe.job.ProgressCounters.Counter;
+import dev.embedpipe.progress.ProgressCounters;
+import dev.embedpipe.progress.ProgressCounters.Counter;
 
 import java.time.Duration;
 

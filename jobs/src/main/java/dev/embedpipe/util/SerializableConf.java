@@ -1,4 +1,4 @@
-package dev.embedpipe.job;
+package dev.embedpipe.util;
 
 import org.apache.hadoop.conf.Configuration;
 
@@ -8,15 +8,15 @@ import java.io.ObjectOutputStream;
 import java.io.Serializable;
 
 /** The driver's Hadoop settings (file systems, credentials providers) carried to executors. */
-final class SerializableConf implements Serializable {
+public final class SerializableConf implements Serializable {
     private static final long serialVersionUID = 1L;
     private transient Configuration conf;
 
-    SerializableConf(Configuration conf) {
+    public SerializableConf(Configuration conf) {
         this.conf = new Configuration(conf);
     }
 
-    Configuration get() {
+    public Configuration get() {
         return conf;
     }
 

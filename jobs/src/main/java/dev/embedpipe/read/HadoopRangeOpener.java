@@ -1,6 +1,7 @@
-package dev.embedpipe.job;
+package dev.embedpipe.read;
 
 import dev.embedpipe.read.RangeOpener;
+import dev.embedpipe.util.SerializableConf;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -9,11 +10,11 @@ import java.io.IOException;
 import java.io.InputStream;
 
 /** Opens input files through Hadoop's FileSystem (local, HDFS, s3a), with the driver's Hadoop settings. */
-final class HadoopRangeOpener implements RangeOpener {
+public final class HadoopRangeOpener implements RangeOpener {
     private static final long serialVersionUID = 1L;
     private final SerializableConf conf;
 
-    HadoopRangeOpener(SerializableConf conf) {
+    public HadoopRangeOpener(SerializableConf conf) {
         this.conf = conf;
     }
 

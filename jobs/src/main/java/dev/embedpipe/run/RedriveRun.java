@@ -1,5 +1,6 @@
-package dev.embedpipe.job;
+package dev.embedpipe.run;
 
+import dev.embedpipe.cache.EmbeddingCache;
 import dev.embedpipe.chunk.Chunk;
 import dev.embedpipe.config.EmbedpipeConfig;
 import dev.embedpipe.embed.EmbedderRegistry;
@@ -7,8 +8,12 @@ import dev.embedpipe.embed.HashGroup;
 import dev.embedpipe.embed.UnknownTokenCheck;
 import dev.embedpipe.embed.ModelInfo;
 import dev.embedpipe.manifest.Manifest;
+import dev.embedpipe.progress.ProgressReporter;
+import dev.embedpipe.report.RequestStatsAccumulator;
+import dev.embedpipe.run.step.ChunkStep;
+import dev.embedpipe.run.step.EmbedStep;
 import dev.embedpipe.write.OutputCommitter;
-import dev.embedpipe.write.OutputSchemas;
+import dev.embedpipe.table.OutputSchemas;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -35,8 +40,8 @@ import static org.apache.spark.sql.functions.when;
  * configuration, from its manifest), and commits a table that holds them, with the errors that remain and the
  * manifest's counts updated. The rejects table is kept as it is.
  */
-public final class RedriveJob {
-    private RedriveJob() {}
+public final class RedriveRun {
+    private RedriveRun() {}
 
     /** What a redrive did. */
     public record Result(long retried, long embedded, long reused, long stillFailing, RequestStatsSummary requests) {}
@@ -67,17 +72,17 @@ public final class RedriveJob {
                 return new Tuple2<>(c.contentHash(), c);
             });
             JavaPairRDD<String, float[]> cache = EmbeddingCache.load(spark, config, model, output);
-            JavaRDD<HashGroup> groups = EmbedJob.group(chunks, cache, partitions, UnknownTokenCheck.of(config, model));
+            JavaRDD<HashGroup> groups = ChunkStep.group(chunks, cache, partitions, UnknownTokenCheck.of(config, model));
             String hitsPath = committer.stagingTable("_results/cache");
             spark.createDataFrame(groups.filter(HashGroup::hit).flatMap(g -> g.chunks().stream()
-                            .map(c -> OutputSchemas.resultRow(c, g.cached(), null, OutputSchemas.REUSED, model)).iterator()),
+                            .map(c -> ResultRows.resultRow(c, g.cached(), null, OutputSchemas.REUSED, model)).iterator()),
                     OutputSchemas.RESULTS).write().option("compression", codec).parquet(hitsPath);
             RequestStatsAccumulator requestStats = new RequestStatsAccumulator();
             spark.sparkContext().register(requestStats, "embedpipe.redrive.requests");
             String embeddedPath = committer.stagingTable("_results/embedded");
             try (ProgressReporter progress = new ProgressReporter(spark.sparkContext(), config.progress().intervalS())) {
                 progress.phase("embed");
-                spark.createDataFrame(EmbedJob.embedMisses(spark, groups, config, model, output, partitions, null, requestStats,
+                spark.createDataFrame(EmbedStep.embedMisses(spark, groups, config, model, output, partitions, null, requestStats,
                         progress.counters()), OutputSchemas.RESULTS).write().option("compression", codec).parquet(embeddedPath);
             }
 

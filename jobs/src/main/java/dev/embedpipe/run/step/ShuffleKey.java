@@ -1,4 +1,4 @@
-package dev.embedpipe.job;
+package dev.embedpipe.run.step;
 
 import dev.embedpipe.read.Document;
 import dev.embedpipe.read.ReadRecord;
@@ -13,7 +13,7 @@ import java.io.Serializable;
  * records of one id meet in one partition, sorted by input order, for the duplicate-id check), everything else
  * anywhere. Sorting within a partition uses Spark's external sort, which spills instead of growing the heap.
  */
-record ShuffleKey(int partition, String docId, int fileIndex, long offset) implements Comparable<ShuffleKey>, Serializable {
+public record ShuffleKey(int partition, String docId, int fileIndex, long offset) implements Comparable<ShuffleKey>, Serializable {
 
     static ShuffleKey of(ReadRecord record, int partitions) {
         if (record instanceof Document doc) {

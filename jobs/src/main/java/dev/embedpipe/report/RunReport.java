@@ -1,4 +1,4 @@
-package dev.embedpipe.job;
+package dev.embedpipe.report;
 
 import dev.embedpipe.config.ConfigLoader;
 import dev.embedpipe.config.EmbedpipeConfig;
@@ -38,7 +38,7 @@ public final class RunReport {
     /** output.format=delta: the version committed and MERGE's metrics; null for Parquet output. */
     private dev.embedpipe.write.delta.DeltaOutput.Commit delta;
 
-    RunReport(String runId, Instant startedAt, String output, EmbedpipeConfig config, ModelInfo model,
+    public RunReport(String runId, Instant startedAt, String output, EmbedpipeConfig config, ModelInfo model,
               List<InputFile> files, Map<Integer, Counts> perFile, int parquetFiles, int partitions, String master,
               String applicationId, long readMs, long embedMs, long wallMs, RequestStats requests, long unsent,
               dev.embedpipe.write.OutputCommitter committer, Map<String, Long> stageMs) {
@@ -63,7 +63,7 @@ public final class RunReport {
         this.wallMs = wallMs;
     }
 
-    void delta(dev.embedpipe.write.delta.DeltaOutput.Commit commit) {
+    public void delta(dev.embedpipe.write.delta.DeltaOutput.Commit commit) {
         this.delta = commit;
     }
 
@@ -117,7 +117,7 @@ public final class RunReport {
     private dev.embedpipe.embed.remote.BatchRunner.Summary batch;
     private long pending;
 
-    void batch(dev.embedpipe.embed.remote.BatchRunner.Summary summary, long pendingChunks) {
+    public void batch(dev.embedpipe.embed.remote.BatchRunner.Summary summary, long pendingChunks) {
         this.batch = summary;
         this.pending = pendingChunks;
     }
@@ -169,7 +169,7 @@ public final class RunReport {
                 + thresholdBreaches().stream().map(b -> "\n  OVER THRESHOLD " + b).collect(java.util.stream.Collectors.joining());
     }
 
-    Manifest manifest(Instant finishedAt) {
+    public Manifest manifest(Instant finishedAt) {
         dev.embedpipe.embed.VectorRecipe recipe = model.recipe();
         // What defines the vectors besides the weights; a manifest without them is mean-pooled, L2, no prompt.
         Manifest.Model modelPart = new Manifest.Model(model.provider(), model.model(), model.dimensions(),

@@ -1,4 +1,4 @@
-package dev.embedpipe.job;
+package dev.embedpipe.run;
 
 import dev.embedpipe.chunk.Chunk;
 import dev.embedpipe.config.EmbedpipeConfig;
@@ -11,8 +11,12 @@ import dev.embedpipe.embed.remote.BatchJournal;
 import dev.embedpipe.embed.remote.BatchRequest;
 import dev.embedpipe.embed.remote.BatchRunner;
 import dev.embedpipe.embed.remote.OpenAiProvider;
-import dev.embedpipe.job.ProgressCounters.Counter;
-import dev.embedpipe.write.OutputSchemas;
+import dev.embedpipe.progress.ProgressCounters;
+import dev.embedpipe.progress.ProgressCounters.Counter;
+import dev.embedpipe.progress.ProgressReporter;
+import dev.embedpipe.run.EmbedRun;
+import dev.embedpipe.run.step.EmbedStep;
+import dev.embedpipe.table.OutputSchemas;
 import org.apache.parquet.example.data.Group;
 import org.apache.parquet.example.data.simple.SimpleGroupFactory;
 import org.apache.parquet.hadoop.ParquetWriter;
@@ -43,7 +47,7 @@ import java.util.Set;
  * run's batches already carry), the driver streams them into a {@link BatchRunner}, its answers are written to a
  * staging table by content hash, and one cogroup turns them into result rows as the live path's.
  */
-final class BatchEmbed {
+public final class BatchEmbed {
     private static final Logger LOG = LoggerFactory.getLogger(BatchEmbed.class);
     static final StructType ANSWERS = new StructType()
             .add("content_hash", DataTypes.StringType, false)
@@ -80,7 +84,7 @@ final class BatchEmbed {
         AnswerWriter answers = new AnswerWriter(spark, answersPath);
         BatchRunner runner = new BatchRunner(new BatchApi(config), config, journal, earlier,
                 model.dimensions() > 0 ? model.dimensions() : null,
-                EmbedJob.tokenCap(config, config.cost().batchUsdPerMillionTokens()), answers,
+                EmbedStep.tokenCap(config, config.cost().batchUsdPerMillionTokens()), answers,
                 line -> {
                     LOG.info("embedpipe: {}", line);
                     progress.phase("embed (" + line + ")");
@@ -170,7 +174,7 @@ final class BatchEmbed {
                     counters.add(Counter.EMBEDDED, 1);
                     counters.add(Counter.EMBEDDED_TOKENS, c.tokenCount());
                 }
-                out.add(OutputSchemas.resultRow(c, vector, error, origin, model));
+                out.add(ResultRows.resultRow(c, vector, error, origin, model));
             }
             return out.iterator();
         });

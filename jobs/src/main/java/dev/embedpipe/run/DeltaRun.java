@@ -1,4 +1,4 @@
-package dev.embedpipe.job;
+package dev.embedpipe.run;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -6,7 +6,9 @@ import dev.embedpipe.config.EmbedpipeConfig;
 import dev.embedpipe.embed.ModelInfo;
 import dev.embedpipe.read.Document;
 import dev.embedpipe.read.Reject;
-import dev.embedpipe.write.OutputSchemas;
+import dev.embedpipe.run.EmbedRun;
+import dev.embedpipe.run.step.ReadStep;
+import dev.embedpipe.table.OutputSchemas;
 import dev.embedpipe.write.delta.DeltaOutput;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.sql.Dataset;
@@ -22,16 +24,16 @@ import static org.apache.spark.sql.functions.col;
  * The part of {@code embed} that turns one run's results into a Delta commit ({@code output.format=delta}): which
  * documents the run saw, and which keep their previous rows because the run could not produce them whole.
  */
-final class DeltaRun {
+public final class DeltaRun {
     private static final Logger LOG = LoggerFactory.getLogger(DeltaRun.class);
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private DeltaRun() {}
 
     static DeltaOutput.Commit commit(SparkSession spark, DeltaOutput delta, EmbedpipeConfig config, ModelInfo recorded,
-                                     EmbedJob.Read read, Dataset<Row> results, Dataset<Row> written) {
+                                     ReadStep.Read read, Dataset<Row> results, Dataset<Row> written) {
         if (!config.output().rebuild()) {
-            delta.requireSameModel(recorded); // the dimensions are known now that vectors came back
+            delta.requireSameModel(ResultRows.columns(recorded)); // the dimensions are known now that vectors came back
         }
         String idField = config.input().idField();
         JavaRDD<Reject> rejects = read.spread().filter(r -> r instanceof Reject).map(r -> (Reject) r);

@@ -1,8 +1,5 @@
-package dev.embedpipe.write;
+package dev.embedpipe.table;
 
-import dev.embedpipe.embed.Embedder;
-import dev.embedpipe.embed.ModelInfo;
-import dev.embedpipe.chunk.Chunk;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.types.DataTypes;
@@ -81,14 +78,6 @@ public final class OutputSchemas {
                 .add("request_id", DataTypes.StringType, true)
                 .add("retriable", DataTypes.BooleanType, true)
                 .add("message", DataTypes.StringType, true);
-    }
-
-    public static Row resultRow(Chunk c, float[] vector, Embedder.EmbeddingError e, String origin, ModelInfo model) {
-        return RowFactory.create(c.chunkId(), c.docId(), c.chunkIndex(), c.text(), c.tokenCount(), c.charStart(),
-                c.charEnd(), c.contentHash(), vector, model.provider(), model.model(),
-                model.tokenizer().name(), vector == null ? null : vector.length, c.sourceFile(), c.metadata(), origin,
-                e == null ? null : e.errorClass(), e == null ? null : e.httpStatus(), e == null ? null : e.attempts(),
-                e == null ? null : e.requestId(), e == null ? null : e.retriable(), e == null ? null : e.message());
     }
 
     /** The columns of a schema, to select a table's columns out of the results. */

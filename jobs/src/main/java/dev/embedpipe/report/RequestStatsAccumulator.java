@@ -1,4 +1,4 @@
-package dev.embedpipe.job;
+package dev.embedpipe.report;
 
 import dev.embedpipe.embed.RequestStats;
 import org.apache.spark.util.AccumulatorV2;
@@ -7,7 +7,7 @@ import org.apache.spark.util.AccumulatorV2;
  * Sums the tasks' request statistics on the driver. Spark merges the updates of successful task attempts only,
  * so requests made by attempts that later failed are not counted here (the provider's bill may be higher).
  */
-final class RequestStatsAccumulator extends AccumulatorV2<RequestStats, RequestStats> {
+public final class RequestStatsAccumulator extends AccumulatorV2<RequestStats, RequestStats> {
     private volatile RequestStats stats = RequestStats.EMPTY;
 
     @Override

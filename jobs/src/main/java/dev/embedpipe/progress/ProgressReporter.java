@@ -1,5 +1,7 @@
-package dev.embedpipe.job;
+package dev.embedpipe.progress;
 
+import dev.embedpipe.progress.ProgressCounters;
+import dev.embedpipe.progress.ProgressLine;
 import org.apache.spark.SparkContext;
 import org.apache.spark.TaskEndReason;
 import org.apache.spark.scheduler.AccumulableInfo;

@@ -1,10 +1,10 @@
-package dev.embedpipe.job;
+package dev.embedpipe.cache;
 
 import dev.embedpipe.config.EmbedpipeConfig;
 import dev.embedpipe.embed.ModelInfo;
 import dev.embedpipe.write.CheckpointWriter;
 import dev.embedpipe.write.OutputCommitter;
-import dev.embedpipe.write.delta.DeltaLog;
+import dev.embedpipe.table.DeltaLog;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaPairRDD;
@@ -29,9 +29,9 @@ import static org.apache.spark.sql.functions.col;
  * shared cache each run extends) or else the previous table in the same output, plus the checkpoints of runs that
  * were interrupted. A different provider, model, dimension or tokenizer simply misses.
  */
-final class EmbeddingCache {
+public final class EmbeddingCache {
     private static final Logger LOG = LoggerFactory.getLogger(EmbeddingCache.class);
-    static final String[] COLUMNS = {"content_hash", "provider", "model", "tokenizer", "dimensions", "embedding"};
+    public static final String[] COLUMNS = {"content_hash", "provider", "model", "tokenizer", "dimensions", "embedding"};
 
     private EmbeddingCache() {}
 
@@ -39,7 +39,7 @@ final class EmbeddingCache {
      * (content hash, vector) for this model from every source that exists; empty when caching is off.
      * {@code output} may be null (an estimate without an output folder).
      */
-    static JavaPairRDD<String, float[]> load(SparkSession spark, EmbedpipeConfig config, ModelInfo model, String output) {
+    public static JavaPairRDD<String, float[]> load(SparkSession spark, EmbedpipeConfig config, ModelInfo model, String output) {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         JavaPairRDD<String, float[]> none = JavaPairRDD.fromJavaRDD(jsc.emptyRDD());
         if (!config.cache().enabled()) {
@@ -96,7 +96,7 @@ final class EmbeddingCache {
     }
 
     /** Adds this run's newly paid vectors to the shared cache table (one folder per run, so runs never clash). */
-    static void extend(Dataset<Row> embedded, EmbedpipeConfig config, String runId, String codec) {
+    public static void extend(Dataset<Row> embedded, EmbedpipeConfig config, String runId, String codec) {
         if (!config.cache().enabled() || config.cache().table().isBlank()) {
             return;
         }

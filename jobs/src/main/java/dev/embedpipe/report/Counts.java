@@ -1,4 +1,4 @@
-package dev.embedpipe.job;
+package dev.embedpipe.report;
 
 import dev.embedpipe.manifest.Manifest;
 
@@ -8,16 +8,16 @@ import dev.embedpipe.manifest.Manifest;
  * {@code chunks = embedded + cached + errored}.
  */
 public final class Counts {
-    long lines;
-    long skipped;
-    long rejected;
-    long filtered;
-    long chunked;
-    long chunks;
-    long embedded;
-    long cached;
-    long errored;
-    long tokens;
+    public long lines;
+    public long skipped;
+    public long rejected;
+    public long filtered;
+    public long chunked;
+    public long chunks;
+    public long embedded;
+    public long cached;
+    public long errored;
+    public long tokens;
 
     public long documents() {
         return lines - rejected - skipped;
@@ -30,7 +30,7 @@ public final class Counts {
                 && lines >= 0 && documents() >= 0;
     }
 
-    void add(Counts other) {
+    public void add(Counts other) {
         lines += other.lines;
         skipped += other.skipped;
         rejected += other.rejected;
@@ -54,7 +54,7 @@ public final class Counts {
     public long errored() { return errored; }
     public long tokens() { return tokens; }
 
-    Manifest.Counts toManifest() {
+    public Manifest.Counts toManifest() {
         return new Manifest.Counts(lines, documents(), rejected, skipped, filtered, chunked, chunks, embedded, cached,
                 errored, tokens, reconciles());
     }

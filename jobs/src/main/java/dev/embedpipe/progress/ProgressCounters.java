@@ -1,4 +1,4 @@
-package dev.embedpipe.job;
+package dev.embedpipe.progress;
 
 import dev.embedpipe.embed.RequestStats;
 import org.apache.spark.util.AccumulatorV2;
