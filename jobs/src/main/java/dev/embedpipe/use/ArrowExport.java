@@ -2,7 +2,6 @@ package dev.embedpipe.use;
 
 import dev.embedpipe.manifest.Manifest;
 import dev.embedpipe.table.OutputSchemas;
-import dev.embedpipe.write.OutputCommitter;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.FieldVector;

@@ -1,9 +1,9 @@
 package dev.embedpipe.use;
 
+import dev.embedpipe.table.LiveTables;
 import dev.embedpipe.config.ConfigException;
 import dev.embedpipe.manifest.Manifest;
 import dev.embedpipe.manifest.ManifestJson;
-import dev.embedpipe.write.OutputCommitter;
 import dev.embedpipe.table.DeltaLog;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
@@ -24,7 +24,7 @@ import java.util.Objects;
 /**
  * A committed run's embeddings table as its manifest describes it: which model embedded it (provider, model,
  * dimensions, tokenizer, hashes), whether its vectors are unit length, how many rows it has, and its data files
- * (either commit layout, through {@link OutputCommitter#liveTable}; for output.format=delta, the files of the latest
+ * (either commit layout, through {@link LiveTables#path}; for output.format=delta, the files of the latest
  * version or of {@code --version N}, from the Delta log replayed without Spark by {@link DeltaLog}).
  */
 public final class EmbeddingTable {
@@ -149,7 +149,7 @@ public final class EmbeddingTable {
 
     /** The live embeddings table's data files, in name order. */
     public List<Path> files() {
-        String table = OutputCommitter.liveTable(output, "embeddings", conf);
+        String table = LiveTables.path(output, "embeddings", conf);
         if (table == null) {
             throw new ConfigException("--table " + output + ": no embeddings table");
         }

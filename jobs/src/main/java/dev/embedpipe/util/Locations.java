@@ -43,6 +43,30 @@ public final class Locations {
         }
     }
 
+    /**
+     * Where a model jar's resource is: {@code classpath:/...} when the jar is on the classpath (tests have them all;
+     * spark-submit {@code --jars} puts the run's model there), else the entry inside
+     * {@code <embedpipe.home>/jobs/target/models/<jar>} (the launcher's local runs), else null.
+     */
+    public static String inModelJar(String jar, String path) {
+        if (Locations.class.getResource(path) != null) {
+            return CLASSPATH + path;
+        }
+        ClassLoader context = Thread.currentThread().getContextClassLoader();
+        if (context != null && context.getResource(path) != null) {
+            return CLASSPATH + path;
+        }
+        java.io.File file = modelJar(jar);
+        return file.isFile() ? "jar:" + file.getAbsoluteFile().toURI() + "!" + path : null;
+    }
+
+    /** {@code <embedpipe.home>/jobs/target/models/<jar>}: where the build puts the model jars, apart from the libraries. */
+    public static java.io.File modelJar(String jar) {
+        return new java.io.File(System.getProperty("embedpipe.home", "."), MODELS_DIR + "/" + jar);
+    }
+
+    public static final String MODELS_DIR = "jobs/target/models";
+
     /** The SHA-256 of the bytes at {@code location}, in hex (how manifests record model and tokenizer files). */
     public static String sha256Hex(String location) {
         return HexFormat.of().formatHex(Hashing.sha256().digest(readBytes(location)));

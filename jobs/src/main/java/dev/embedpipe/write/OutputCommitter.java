@@ -1,9 +1,9 @@
 package dev.embedpipe.write;
 
+import dev.embedpipe.table.LiveTables;
 import dev.embedpipe.manifest.Manifest;
 import dev.embedpipe.manifest.ManifestJson;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
@@ -78,30 +78,9 @@ public final class OutputCommitter {
         return manifestMode ? RUNS + "/" + runId + "/" + table + "/" : table + "/";
     }
 
-    /**
-     * The published table of the run in {@code output} (either layout), or null when there is none: what a
-     * redrive or the cache reads.
-     */
+    /** The published table of the run in {@code output}, or null: see {@link LiveTables#path}. */
     public static String liveTable(String output, String table, Configuration conf) {
-        try {
-            Path out = new Path(output);
-            FileSystem fs = out.getFileSystem(conf);
-            Path renamed = new Path(out, table);
-            if (fs.exists(renamed)) {
-                return renamed.toString();
-            }
-            Path manifest = new Path(out, MANIFEST);
-            if (!fs.exists(manifest)) {
-                return null;
-            }
-            try (FSDataInputStream in = fs.open(manifest)) {
-                Manifest.Outputs outputs = ManifestJson.read(in).outputs();
-                String relative = outputs == null ? null : outputs.table(table);
-                return relative == null ? null : new Path(out, relative).toString();
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read the output at " + output, e);
-        }
+        return LiveTables.path(output, table, conf);
     }
 
     /** Publishes the staged tables with the manifest, then removes what earlier runs left. */

