@@ -125,8 +125,11 @@ class RemoteEmbedderTest {
         server.enqueue(Behaviour.slow(Duration.ofSeconds(3)));
         server.enqueue(Behaviour.dropConnection());
         server.enqueue(Behaviour.truncatedBody());
-        List<EmbeddedChunk> out = run(config("openai", Map.of()), chunks(30));
+        // 7 failures spread over 3 requests in flight by jittered backoff: one request may meet 4 of them, so it gets
+        // more attempts than there are failures (with 4, whether a request runs out depended on timing)
+        List<EmbeddedChunk> out = run(config("openai", Map.of("limits.max_attempts", 8)), chunks(30));
         assertEquals(0, errors(out));
+        assertEquals(6 + 7, server.requestCount(), "six requests, and one retry per failure");
     }
 
     @Test
