@@ -95,13 +95,20 @@ public final class EmbeddingCache {
                 .mapToPair(row -> new Tuple2<>(row.getString(0), toFloats(row.getList(1))));
     }
 
-    /** Adds this run's newly paid vectors to the shared cache table (one folder per run, so runs never clash). */
-    public static void extend(Dataset<Row> embedded, EmbedpipeConfig config, String runId, String codec) {
+    /** The columns of the shared cache's table, as the embeddings table has them. */
+    public static final org.apache.spark.sql.types.StructType SCHEMA = new org.apache.spark.sql.types.StructType(
+            java.util.Arrays.stream(COLUMNS).map(c -> dev.embedpipe.table.OutputSchemas.EMBEDDINGS.apply(c))
+                    .toArray(org.apache.spark.sql.types.StructField[]::new));
+
+    /**
+     * Where this run adds its newly paid vectors to the shared cache table (one folder per run, so runs never clash),
+     * or null when there is no shared cache ({@code cache.table} unset or caching off).
+     */
+    public static String runFolder(EmbedpipeConfig config, String runId) {
         if (!config.cache().enabled() || config.cache().table().isBlank()) {
-            return;
+            return null;
         }
-        embedded.select(columns()).write().option("compression", codec)
-                .parquet(new Path(config.cache().table(), "run=" + runId).toString());
+        return new Path(config.cache().table(), "run=" + runId).toString();
     }
 
     private static Column[] columns() {

@@ -25,17 +25,17 @@ import java.util.concurrent.Future;
  * {@code maxTokens} padded tokens (rows × longest) each, which cuts the padding the model computes on. Chunks come
  * out in their original order; memory stays O(window).
  */
-public final class EmbedStage extends StreamingIterator<EmbeddedChunk> implements AutoCloseable {
+public final class EmbedStage extends StreamingIterator<ChunkResult> implements AutoCloseable {
     static final int WINDOW_BATCHES = 16;
 
     private final Iterator<Chunk> chunks;
     private final Embedder.Session session;
     private final Embedder.RequestShape shape;
-    private final Deque<EmbeddedChunk> ready = new ArrayDeque<>();
+    private final Deque<ChunkResult> ready = new ArrayDeque<>();
     private final Deque<InFlight> inFlight = new ArrayDeque<>();
     private final ExecutorService pool;
     private final RequestPacker packer;
-    private final java.util.function.Consumer<List<EmbeddedChunk>> onRequestDone;
+    private final java.util.function.Consumer<List<ChunkResult>> onRequestDone;
 
     private record InFlight(List<Chunk> chunks, Future<Embedder.EmbeddingBatch> result) {}
 
@@ -45,7 +45,7 @@ public final class EmbedStage extends StreamingIterator<EmbeddedChunk> implement
 
     /** @param onRequestDone sees each request's results as soon as they are in (the job checkpoints them), or null */
     public EmbedStage(Iterator<Chunk> chunks, Embedder.Session session, Embedder.RequestShape shape,
-                      java.util.function.Consumer<List<EmbeddedChunk>> onRequestDone) {
+                      java.util.function.Consumer<List<ChunkResult>> onRequestDone) {
         this.onRequestDone = onRequestDone;
         this.chunks = chunks;
         this.session = session;
@@ -59,7 +59,7 @@ public final class EmbedStage extends StreamingIterator<EmbeddedChunk> implement
     }
 
     @Override
-    protected EmbeddedChunk computeNext() {
+    protected ChunkResult computeNext() {
         if (ready.isEmpty()) {
             if (pool != null) {
                 fillConcurrently();
@@ -72,7 +72,7 @@ public final class EmbedStage extends StreamingIterator<EmbeddedChunk> implement
                 }
             }
         }
-        EmbeddedChunk next = ready.poll();
+        ChunkResult next = ready.poll();
         if (next == null) {
             close();
         }
@@ -108,13 +108,13 @@ public final class EmbedStage extends StreamingIterator<EmbeddedChunk> implement
         for (int i = 0; i < lengths.length; i++) {
             lengths[i] = modelLength(window.get(i));
         }
-        EmbeddedChunk[] inOrder = new EmbeddedChunk[window.size()];
+        ChunkResult[] inOrder = new ChunkResult[window.size()];
         for (int[] positions : PaddedBatchPlan.plan(lengths, shape.maxInputs(), shape.maxTokens())) {
             List<Chunk> batch = new ArrayList<>(positions.length);
             for (int position : positions) {
                 batch.add(window.get(position));
             }
-            List<EmbeddedChunk> done = results(batch, session.embed(inputs(batch)));
+            List<ChunkResult> done = results(batch, session.embed(inputs(batch)));
             for (int i = 0; i < positions.length; i++) {
                 inOrder[positions[i]] = done.get(i);
             }
@@ -144,19 +144,19 @@ public final class EmbedStage extends StreamingIterator<EmbeddedChunk> implement
     }
 
     /** Pairs each chunk with its result and hands the request's results to {@code onRequestDone}. */
-    private List<EmbeddedChunk> results(List<Chunk> request, Embedder.EmbeddingBatch result) {
+    private List<ChunkResult> results(List<Chunk> request, Embedder.EmbeddingBatch result) {
         if (result.vectors().length != request.size()) {
             throw new IllegalStateException("the embedder answered " + result.vectors().length + " results for "
                     + request.size() + " inputs");
         }
-        List<EmbeddedChunk> done = new ArrayList<>(request.size());
+        List<ChunkResult> done = new ArrayList<>(request.size());
         for (int i = 0; i < request.size(); i++) {
             float[] vector = result.vectors()[i];
             Embedder.EmbeddingError error = result.errors()[i];
             if (vector == null && error == null) {
                 throw new IllegalStateException("the embedder returned neither a vector nor an error for input " + i);
             }
-            done.add(new EmbeddedChunk(request.get(i), vector, vector == null ? error : null));
+            done.add(vector == null ? ChunkResult.failed(request.get(i), error) : ChunkResult.embedded(request.get(i), vector));
         }
         if (onRequestDone != null) {
             onRequestDone.accept(done);

@@ -3,6 +3,7 @@ package dev.embedpipe.run;
 import dev.embedpipe.chunk.Chunk;
 import dev.embedpipe.config.EmbedpipeConfig;
 import dev.embedpipe.embed.Embedder.EmbeddingError;
+import dev.embedpipe.embed.ChunkResult;
 import dev.embedpipe.embed.HashGroup;
 import dev.embedpipe.embed.ModelInfo;
 import dev.embedpipe.embed.RequestPacker;
@@ -14,9 +15,7 @@ import dev.embedpipe.embed.remote.OpenAiProvider;
 import dev.embedpipe.progress.ProgressCounters;
 import dev.embedpipe.progress.ProgressCounters.Counter;
 import dev.embedpipe.progress.ProgressReporter;
-import dev.embedpipe.run.EmbedRun;
 import dev.embedpipe.run.step.EmbedStep;
-import dev.embedpipe.table.OutputSchemas;
 import org.apache.parquet.example.data.Group;
 import org.apache.parquet.example.data.simple.SimpleGroupFactory;
 import org.apache.parquet.hadoop.ParquetWriter;
@@ -60,7 +59,7 @@ public final class BatchEmbed {
     private BatchEmbed() {}
 
     /** The result rows (null after a submit-only run), the runner (to mark its batches committed) and the pending count. */
-    record Outcome(JavaRDD<Row> rows, BatchRunner runner, BatchRunner.Summary summary) {}
+    record Outcome(JavaRDD<ChunkResult> results, BatchRunner runner, BatchRunner.Summary summary) {}
 
     static Outcome run(SparkSession spark, JavaRDD<HashGroup> groups, EmbedpipeConfig config, ModelInfo model, String output,
                        String runId, BatchRunner.Step step, String answersPath, ProgressReporter progress) {
@@ -98,7 +97,7 @@ public final class BatchEmbed {
         if (step == BatchRunner.Step.SUBMIT_ONLY) {
             return new Outcome(null, runner, summary);
         }
-        return new Outcome(rows(spark, groups, answersPath, model, progress.counters()), runner, summary);
+        return new Outcome(results(spark, groups, answersPath, progress.counters()), runner, summary);
     }
 
     /** One partition's representatives packed into request lines, as the live path packs its requests. */
@@ -133,14 +132,14 @@ public final class BatchEmbed {
     }
 
     /** Every missing group with its answer: the representative embedded, the others reusing it, or all with the error. */
-    private static JavaRDD<Row> rows(SparkSession spark, JavaRDD<HashGroup> groups, String answersPath, ModelInfo model,
-                                     ProgressCounters counters) {
+    private static JavaRDD<ChunkResult> results(SparkSession spark, JavaRDD<HashGroup> groups, String answersPath,
+                                                ProgressCounters counters) {
         JavaPairRDD<String, Row> answers = spark.read().schema(ANSWERS).parquet(answersPath).javaRDD()
                 .mapToPair(r -> new Tuple2<>(r.getString(0), r));
         return groups.filter(g -> !g.hit()).mapToPair(g -> new Tuple2<>(g.contentHash(), g)).cogroup(answers).flatMap(keyed -> {
             Iterator<HashGroup> group = keyed._2()._1().iterator();
             if (!group.hasNext()) {
-                return java.util.Collections.<Row>emptyIterator(); // an earlier run's answer this run does not need
+                return java.util.Collections.<ChunkResult>emptyIterator(); // an earlier run's answer this run does not need
             }
             HashGroup g = group.next();
             Row answer = null;
@@ -164,17 +163,17 @@ public final class BatchEmbed {
                 error = new EmbeddingError(answer.getString(2), answer.isNullAt(3) ? 0 : answer.getInt(3), 1, answer.getString(4),
                         true, answer.getString(5));
             }
-            List<Row> out = new ArrayList<>(g.chunks().size());
+            ChunkResult first = vector == null ? ChunkResult.failed(g.representative(), error)
+                    : ChunkResult.embedded(g.representative(), vector);
+            List<ChunkResult> out = new ArrayList<>(g.chunks().size());
             for (Chunk c : g.chunks()) {
-                String origin = vector == null ? OutputSchemas.ERROR
-                        : c == g.representative() ? OutputSchemas.EMBEDDED : OutputSchemas.REUSED;
                 if (vector == null) {
                     counters.add(Counter.ERRORS, 1);
                 } else {
                     counters.add(Counter.EMBEDDED, 1);
                     counters.add(Counter.EMBEDDED_TOKENS, c.tokenCount());
                 }
-                out.add(ResultRows.resultRow(c, vector, error, origin, model));
+                out.add(c == g.representative() ? first : first.forSameText(c));
             }
             return out.iterator();
         });

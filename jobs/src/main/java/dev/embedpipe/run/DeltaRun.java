@@ -6,9 +6,7 @@ import dev.embedpipe.config.EmbedpipeConfig;
 import dev.embedpipe.embed.ModelInfo;
 import dev.embedpipe.read.Document;
 import dev.embedpipe.read.Reject;
-import dev.embedpipe.run.EmbedRun;
 import dev.embedpipe.run.step.ReadStep;
-import dev.embedpipe.table.OutputSchemas;
 import dev.embedpipe.write.delta.DeltaOutput;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.sql.Dataset;
@@ -18,7 +16,6 @@ import org.apache.spark.sql.SparkSession;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import static org.apache.spark.sql.functions.col;
 
 /**
  * The part of {@code embed} that turns one run's results into a Delta commit ({@code output.format=delta}): which
@@ -31,7 +28,7 @@ public final class DeltaRun {
     private DeltaRun() {}
 
     static DeltaOutput.Commit commit(SparkSession spark, DeltaOutput delta, EmbedpipeConfig config, ModelInfo recorded,
-                                     ReadStep.Read read, Dataset<Row> results, Dataset<Row> written) {
+                                     ReadStep.Read read, Dataset<Row> errors, Dataset<Row> written) {
         if (!config.output().rebuild()) {
             delta.requireSameModel(ResultRows.columns(recorded)); // the dimensions are known now that vectors came back
         }
@@ -40,7 +37,7 @@ public final class DeltaRun {
         long unknown = rejects.filter(r -> docIdOf(r, idField) == null).count();
         Dataset<Row> rejectedDocs = spark.createDataset(rejects.map(r -> docIdOf(r, idField)).filter(id -> id != null).rdd(),
                 Encoders.STRING()).toDF("doc_id");
-        Dataset<Row> protectedDocs = results.filter(col("origin").equalTo(OutputSchemas.ERROR)).select("doc_id")
+        Dataset<Row> protectedDocs = errors.select("doc_id")
                 .union(rejectedDocs).distinct();
         Dataset<Row> seen = spark.createDataset(read.spread().filter(r -> r instanceof Document)
                 .map(r -> ((Document) r).docId()).rdd(), Encoders.STRING()).toDF("doc_id");

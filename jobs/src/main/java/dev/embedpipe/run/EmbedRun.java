@@ -3,9 +3,11 @@ package dev.embedpipe.run;
 import dev.embedpipe.run.step.ChunkStep;
 import dev.embedpipe.run.step.EmbedStep;
 import dev.embedpipe.run.step.ReadStep;
+import dev.embedpipe.run.step.WriteStep;
 
 import dev.embedpipe.cache.EmbeddingCache;
 import dev.embedpipe.config.EmbedpipeConfig;
+import dev.embedpipe.embed.ChunkResult;
 import dev.embedpipe.embed.EmbedderProvider;
 import dev.embedpipe.embed.EmbedderRegistry;
 import dev.embedpipe.embed.HashGroup;
@@ -22,6 +24,7 @@ import dev.embedpipe.read.Reject;
 import dev.embedpipe.read.SplitTally;
 import dev.embedpipe.report.Counts;
 import dev.embedpipe.report.RequestStatsAccumulator;
+import dev.embedpipe.report.ResultTallies;
 import dev.embedpipe.report.RunReport;
 import dev.embedpipe.write.OutputCommitter;
 import dev.embedpipe.table.OutputSchemas;
@@ -43,25 +46,21 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ThreadLocalRandom;
 
-import static org.apache.spark.sql.functions.col;
-import static org.apache.spark.sql.functions.count;
-import static org.apache.spark.sql.functions.lit;
-import static org.apache.spark.sql.functions.sum;
-import static org.apache.spark.sql.functions.when;
 
 /**
  * The Spark wiring of {@code embedpipe embed}, and nothing else: the stages are plain Java iterators, the Spark steps
- * are {@link ReadStep}, {@link ChunkStep} and {@link EmbedStep} (or {@link BatchEmbed}); this class runs them in
- * order, writes the tables and commits.
+ * are {@link ReadStep}, {@link ChunkStep}, {@link EmbedStep} (or {@link BatchEmbed}) and {@link WriteStep}; this
+ * class runs them in order and commits.
  * <ol>
  *   <li>read: one task per split streams lines once, parsing and cleaning them;</li>
  *   <li>spread: one shuffle sends documents by id hash to partitions sized for the cluster (one big .gz does not
  *       serialise the job), sorted so duplicate ids meet in input order;</li>
- *   <li>bookkeeping job: tallies and rejects (small) are collected and written;</li>
+ *   <li>rejects job: rejects are counted and written; the tallies of lines came back with the read tasks;</li>
  *   <li>chunk, then group chunks by content hash together with the cache's vectors (one cogroup: a join, not a
- *       lookup per row); cache hits are written as they are;</li>
- *   <li>embed job: one request input per distinct missing text, checkpointed as it is paid for, written once;</li>
- *   <li>the results are split into embeddings/ and errors/, counted, and the run is committed as a whole.</li>
+ *       lookup per row); a counting job sizes what is left to embed (the progress line's total, the budget's shares);</li>
+ *   <li>embed and write job: cache hits take their vector, one request input per distinct missing text, checkpointed
+ *       as it is paid for; each result goes once to embeddings/ or errors/ and is counted per file;</li>
+ *   <li>the run is committed as a whole.</li>
  * </ol>
  * Later jobs reuse the shuffle outputs of earlier ones: the input is read once and nothing is embedded twice.
  */
@@ -100,11 +99,10 @@ public final class EmbedRun {
             // 1-3. read once, spread, bookkeeping
             ReadStep.Read read = ReadStep.read(spark, config, files, progress.counters());
             stages.done("read");
-            LineNumbers lineNumbers = LineNumbers.fromTallies(read.tallies().stream()
-                    .filter(r -> r instanceof SplitTally).map(r -> (SplitTally) r).toList());
+            LineNumbers lineNumbers = LineNumbers.fromTallies(read.splits());
             long totalRejects = read.rejectsPerFile().values().stream().mapToLong(Long::longValue).sum();
             int rejectFiles = (int) Math.max(1, Math.min(read.partitions(), (totalRejects + REJECT_ROWS_PER_FILE - 1) / REJECT_ROWS_PER_FILE));
-            JavaRDD<Row> rejectRows = read.bookkeeping().filter(r -> r instanceof Reject).map(r -> {
+            JavaRDD<Row> rejectRows = read.rejects().map(r -> {
                 Reject reject = (Reject) r;
                 return OutputSchemas.rejectRow(reject.sourceFile(), reject.byteOffset(), lineNumbers.lineNumber(reject),
                         reject.reason(), reject.excerpt());
@@ -112,40 +110,32 @@ public final class EmbedRun {
             spark.createDataFrame(rejectRows, OutputSchemas.REJECTS).coalesce(rejectFiles)
                     .sortWithinPartitions("source_file", "byte_offset")
                     .write().option("compression", codec).parquet(committer.stagingTable("rejects"));
-            read.bookkeeping().unpersist(false);
+            read.rejects().unpersist(false);
             stages.done("rejects");
             progress.phase("chunk");
             progress.documentsTotal(ReadStep.documentsToChunk(read));
 
-            // 4. chunk and look up the cache; hits are written as they are, misses counted for the progress line
+            // 4. chunk and look up the cache; one counting pass gives the progress line its totals and the budget its shares
             long tEmbed = System.nanoTime();
             int concurrentTasks = Math.max(1, Math.min(jsc.defaultParallelism(), read.partitions()));
             ProgressCounters counters = progress.counters();
             JavaRDD<HashGroup> groups = ChunkStep.hashGroups(read, config, model, EmbeddingCache.load(spark, config, model, output), counters, true);
-            String hitsPath = committer.stagingTable("_results/cache");
-            spark.createDataFrame(groups.flatMap(g -> {
-                        if (!g.hit()) {
-                            counters.add(Counter.TO_EMBED, g.chunks().size());
-                            counters.add(Counter.TO_EMBED_TOKENS, g.representative().tokenCount());
-                            return java.util.Collections.<Row>emptyIterator();
-                        }
-                        counters.add(Counter.CACHED, g.chunks().size());
-                        return g.chunks().stream()
-                                .map(c -> ResultRows.resultRow(c, g.cached(), null, OutputSchemas.FROM_CACHE, model)).iterator();
-                    }),
-                    OutputSchemas.RESULTS).write().option("compression", codec).parquet(hitsPath);
+            EmbedStep.Plan plan = EmbedStep.plan(groups, read.partitions());
+            counters.add(Counter.CACHED, plan.cachedChunks());
+            counters.add(Counter.TO_EMBED, plan.totalChunksToEmbed());
+            counters.add(Counter.TO_EMBED_TOKENS, plan.totalTokensToEmbed());
             stages.done("chunk_and_cache_lookup");
 
-            // 5. embed what the cache missed, within the budget
+            // 5. embed what the cache missed, within the budget, and write every result once
             progress.phase("embed");
             RequestStatsAccumulator requestStats = new RequestStatsAccumulator();
             spark.sparkContext().register(requestStats, "embedpipe.requests");
             BatchEmbed.Outcome batch = null;
-            JavaRDD<Row> embeddedRows;
+            JavaRDD<ChunkResult> results;
             if (config.embedder().batchMode()) {
                 batch = BatchEmbed.run(spark, groups, config, model, output, runId, step,
                         committer.stagingTable("_results/batch_answers"), progress);
-                if (batch.rows() == null) {
+                if (batch.results() == null) {
                     committer.abort(); // submit-only: the journal holds the batches; nothing is committed
                     System.out.printf("embedpipe: submitted %d batch(es) (%,d requests, %,d texts, %,d tokens); attached to %d earlier;"
                                     + " journal %s/_batches/%s.json; run again with --collect to collect and commit%n",
@@ -153,36 +143,23 @@ public final class EmbedRun {
                             batch.summary().tokensSubmitted, batch.summary().batchesAttached, output, runId);
                     return null;
                 }
-                embeddedRows = batch.rows();
+                results = EmbedStep.cached(groups).union(batch.results());
             } else {
-                long[] allowances = EmbedStep.allowances(groups, config, read.partitions());
-                embeddedRows = EmbedStep.embedMisses(spark, groups, config, model, output, concurrentTasks, allowances, requestStats, counters);
+                results = EmbedStep.embed(spark, groups, config, model, output, concurrentTasks, plan.allowances(config),
+                        requestStats, counters);
             }
-            String embeddedPath = committer.stagingTable("_results/embedded");
-            spark.createDataFrame(embeddedRows, OutputSchemas.RESULTS).write().option("compression", codec).parquet(embeddedPath);
-            stages.done("embed");
-            progress.phase("write");
-
-            // 6. split into the output tables, extend the shared cache, count
-            Dataset<Row> results = spark.read().schema(OutputSchemas.RESULTS).parquet(hitsPath, embeddedPath);
             // Delta: this run's rows are the MERGE's source, staged where the commit cleans up
             String embeddingsPath = committer.stagingTable(delta != null ? "_results/embeddings" : "embeddings");
-            results.filter(col("origin").notEqual(OutputSchemas.ERROR)).select(OutputSchemas.columns(OutputSchemas.EMBEDDINGS))
-                    .write().option("compression", codec).parquet(embeddingsPath);
-            results.filter(col("origin").equalTo(OutputSchemas.ERROR)).select(OutputSchemas.columns(OutputSchemas.ERRORS))
-                    .coalesce(1).write().option("compression", codec).parquet(committer.stagingTable("errors"));
-            EmbeddingCache.extend(results.filter(col("origin").equalTo(OutputSchemas.EMBEDDED)), config, runId, codec);
+            String errorsPath = committer.stagingTable("errors");
+            ResultTallies tallies = WriteStep.write(spark, results, null, ResultRows.columns(model),
+                    new WriteStep.Tables(embeddingsPath, errorsPath, EmbeddingCache.runFolder(config, runId), codec));
             long embedMs = (System.nanoTime() - tEmbed) / 1_000_000;
-            stages.done("write_tables");
+            stages.done("embed_and_write");
+            progress.phase("write");
 
-            List<Row> perFile = results.groupBy("source_file").agg(count(lit(1)), sum("token_count"),
-                    sum(when(col("chunk_index").equalTo(0), 1).otherwise(0)),
-                    sum(when(col("origin").equalTo(OutputSchemas.ERROR), 1).otherwise(0)),
-                    sum(when(col("origin").isin(OutputSchemas.FROM_CACHE, OutputSchemas.REUSED), 1).otherwise(0)),
-                    sum(when(col("error_class").equalTo("budget_exhausted"), 1).otherwise(0)),
-                    sum(when(col("error_class").equalTo("batch_pending"), 1).otherwise(0))).collectAsList();
-            Map<Integer, Counts> counts = countsPerFile(files, read.tallies(), read.rejectsPerFile(), perFile);
-            long unsent = perFile.stream().mapToLong(r -> r.getLong(6)).sum();
+            // 6. count, and commit the run as a whole
+            Map<Integer, Counts> counts = countsPerFile(files, read, tallies.value());
+            ResultTallies.Tally total = tallies.total();
             Dataset<Row> written = spark.read().parquet(embeddingsPath);
             int parquetFiles = written.inputFiles().length;
             ModelInfo recorded = model.dimensions() > 0 || written.isEmpty() ? model
@@ -192,13 +169,13 @@ public final class EmbedRun {
             long wallMs = (System.nanoTime() - t0) / 1_000_000;
             RunReport report = new RunReport(runId, startedAt, output, config, recorded, files, counts,
                     parquetFiles, read.partitions(), spark.sparkContext().master(), spark.sparkContext().applicationId(),
-                    read.readMs(), embedMs, wallMs, requestStats.value(), unsent, committer, stages.done("count"));
+                    read.readMs(), embedMs, wallMs, requestStats.value(), total.budgetExhausted, committer, stages.done("count"));
             if (batch != null) {
-                report.batch(batch.summary(), perFile.stream().mapToLong(r -> r.getLong(7)).sum());
+                report.batch(batch.summary(), total.batchPending);
             }
             long tCommit = System.nanoTime();
             if (delta != null) {
-                report.delta(DeltaRun.commit(spark, delta, config, recorded, read, results, written));
+                report.delta(DeltaRun.commit(spark, delta, config, recorded, read, spark.read().parquet(errorsPath), written));
             }
             committer.commit(report.manifest(Instant.now()));
             if (batch != null) {
@@ -213,36 +190,31 @@ public final class EmbedRun {
         }
     }
 
-    private static Map<Integer, Counts> countsPerFile(List<InputFile> files, List<ReadRecord> tallies,
-                                                      Map<Integer, Long> rejectsPerFile, List<Row> results) {
+    private static Map<Integer, Counts> countsPerFile(List<InputFile> files, ReadStep.Read read,
+                                                      Map<String, ResultTallies.Tally> results) {
         Map<Integer, Counts> counts = new TreeMap<>();
         Map<String, Integer> indexByPath = new HashMap<>();
         for (InputFile file : files) {
             counts.put(file.index(), new Counts());
             indexByPath.put(file.path(), file.index());
         }
-        for (ReadRecord r : tallies) {
-            if (r instanceof SplitTally t) {
-                Counts c = counts.get(t.fileIndex());
-                c.lines += t.lines();
-                c.skipped += t.skipped();
-            } else if (r instanceof FilteredTally f) {
-                counts.get(f.fileIndex()).filtered += f.filtered();
-            }
+        for (SplitTally t : read.splits()) {
+            counts.get(t.fileIndex()).lines += t.lines();
+            counts.get(t.fileIndex()).skipped += t.skipped();
         }
-        rejectsPerFile.forEach((file, n) -> counts.get(file).rejected += n);
-        for (Row row : results) {
-            Counts c = counts.get(indexByPath.get(row.getString(0)));
-            long chunks = row.getLong(1);
-            long errored = row.getLong(4);
-            long cached = row.getLong(5);
-            c.chunks += chunks;
-            c.errored += errored;
-            c.cached += cached;
-            c.embedded += chunks - errored - cached;
-            c.tokens += row.isNullAt(2) ? 0 : row.getLong(2);
-            c.chunked += row.getLong(3);
+        for (FilteredTally f : read.filtered()) {
+            counts.get(f.fileIndex()).filtered += f.filtered();
         }
+        read.rejectsPerFile().forEach((file, n) -> counts.get(file).rejected += n);
+        results.forEach((sourceFile, t) -> {
+            Counts c = counts.get(indexByPath.get(sourceFile));
+            c.chunks += t.chunks;
+            c.errored += t.errored;
+            c.cached += t.cached();
+            c.embedded += t.embedded;
+            c.tokens += t.tokens;
+            c.chunked += t.chunked;
+        });
         return counts;
     }
 

@@ -3,6 +3,7 @@ package dev.embedpipe.run;
 import dev.embedpipe.cache.EmbeddingCache;
 import dev.embedpipe.chunk.Chunk;
 import dev.embedpipe.config.EmbedpipeConfig;
+import dev.embedpipe.embed.ChunkResult;
 import dev.embedpipe.embed.EmbedderRegistry;
 import dev.embedpipe.embed.HashGroup;
 import dev.embedpipe.embed.UnknownTokenCheck;
@@ -10,8 +11,10 @@ import dev.embedpipe.embed.ModelInfo;
 import dev.embedpipe.manifest.Manifest;
 import dev.embedpipe.progress.ProgressReporter;
 import dev.embedpipe.report.RequestStatsAccumulator;
+import dev.embedpipe.report.ResultTallies;
 import dev.embedpipe.run.step.ChunkStep;
 import dev.embedpipe.run.step.EmbedStep;
+import dev.embedpipe.run.step.WriteStep;
 import dev.embedpipe.write.OutputCommitter;
 import dev.embedpipe.table.OutputSchemas;
 import org.apache.spark.api.java.JavaPairRDD;
@@ -26,14 +29,8 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 
-import static org.apache.spark.sql.functions.col;
-import static org.apache.spark.sql.functions.count;
-import static org.apache.spark.sql.functions.lit;
-import static org.apache.spark.sql.functions.sum;
-import static org.apache.spark.sql.functions.when;
 
 /**
  * {@code embedpipe redrive}: sends again only the chunks in {@code OUTPUT/errors/} (with the run's own
@@ -73,41 +70,30 @@ public final class RedriveRun {
             });
             JavaPairRDD<String, float[]> cache = EmbeddingCache.load(spark, config, model, output);
             JavaRDD<HashGroup> groups = ChunkStep.group(chunks, cache, partitions, UnknownTokenCheck.of(config, model));
-            String hitsPath = committer.stagingTable("_results/cache");
-            spark.createDataFrame(groups.filter(HashGroup::hit).flatMap(g -> g.chunks().stream()
-                            .map(c -> ResultRows.resultRow(c, g.cached(), null, OutputSchemas.REUSED, model)).iterator()),
-                    OutputSchemas.RESULTS).write().option("compression", codec).parquet(hitsPath);
             RequestStatsAccumulator requestStats = new RequestStatsAccumulator();
             spark.sparkContext().register(requestStats, "embedpipe.redrive.requests");
-            String embeddedPath = committer.stagingTable("_results/embedded");
+            ResultTallies tallies;
             try (ProgressReporter progress = new ProgressReporter(spark.sparkContext(), config.progress().intervalS())) {
                 progress.phase("embed");
-                spark.createDataFrame(EmbedStep.embedMisses(spark, groups, config, model, output, partitions, null, requestStats,
-                        progress.counters()), OutputSchemas.RESULTS).write().option("compression", codec).parquet(embeddedPath);
+                JavaRDD<ChunkResult> results = EmbedStep.embed(spark, groups, config, model, output, partitions, null, requestStats,
+                        progress.counters());
+                // the new table: the previous one's rows as they are, and the chunks that now have a vector
+                JavaRDD<Row> previous = spark.read().parquet(OutputCommitter.liveTable(output, "embeddings", conf))
+                        .select(OutputSchemas.columns(OutputSchemas.EMBEDDINGS)).javaRDD();
+                tallies = WriteStep.write(spark, results, previous, ResultRows.columns(model), new WriteStep.Tables(
+                        committer.stagingTable("embeddings"), committer.stagingTable("errors"), EmbeddingCache.runFolder(config, runId), codec));
             }
-
-            Dataset<Row> results = spark.read().schema(OutputSchemas.RESULTS).parquet(hitsPath, embeddedPath);
-            Dataset<Row> previous = spark.read().parquet(OutputCommitter.liveTable(output, "embeddings", conf));
-            previous.select(OutputSchemas.columns(OutputSchemas.EMBEDDINGS))
-                    .unionByName(results.filter(col("origin").notEqual(OutputSchemas.ERROR)).select(OutputSchemas.columns(OutputSchemas.EMBEDDINGS)))
-                    .write().option("compression", codec).parquet(committer.stagingTable("embeddings"));
-            results.filter(col("origin").equalTo(OutputSchemas.ERROR)).select(OutputSchemas.columns(OutputSchemas.ERRORS))
-                    .coalesce(1).write().option("compression", codec).parquet(committer.stagingTable("errors"));
-            EmbeddingCache.extend(results.filter(col("origin").equalTo(OutputSchemas.EMBEDDED)), config, runId, codec);
             if (committer.manifestMode()) {
                 // a manifest commit publishes a whole new run folder: the rejects come along unchanged
                 spark.read().parquet(OutputCommitter.liveTable(output, "rejects", conf))
                         .write().option("compression", codec).parquet(committer.stagingTable("rejects"));
             }
 
-            List<Row> perFile = results.groupBy("source_file").agg(count(lit(1)),
-                    sum(when(col("origin").equalTo(OutputSchemas.EMBEDDED), 1).otherwise(0)),
-                    sum(when(col("origin").isin(OutputSchemas.REUSED, OutputSchemas.FROM_CACHE), 1).otherwise(0)),
-                    sum(when(col("origin").equalTo(OutputSchemas.ERROR), 1).otherwise(0))).collectAsList();
+            Map<String, ResultTallies.Tally> perFile = tallies.value();
+            ResultTallies.Tally total = tallies.total();
             var stats = requestStats.value();
-            Result result = new Result(perFile.stream().mapToLong(r -> r.getLong(1)).sum(),
-                    perFile.stream().mapToLong(r -> r.getLong(2)).sum(), perFile.stream().mapToLong(r -> r.getLong(3)).sum(),
-                    perFile.stream().mapToLong(r -> r.getLong(4)).sum(), new RequestStatsSummary(stats.requests(), stats.tokensSent()));
+            Result result = new Result(total.chunks, total.embedded, total.cached(), total.errored,
+                    new RequestStatsSummary(stats.requests(), stats.tokensSent()));
             committer.commit(updatedManifest(manifest, perFile, result, runId, config, committer));
             return result;
         } catch (Throwable e) { // SparkException is checked, yet Spark throws it from here: abort on it too
@@ -118,12 +104,14 @@ public final class RedriveRun {
     }
 
     /** The run's manifest with each file's counts moved from errored to embedded/cached, and this redrive noted. */
-    private static Manifest updatedManifest(Manifest manifest, List<Row> perFile, Result result, String runId,
+    private static Manifest updatedManifest(Manifest manifest, Map<String, ResultTallies.Tally> perFile, Result result, String runId,
                                             EmbedpipeConfig config, OutputCommitter committer) {
         Map<String, Manifest.Counts> moved = new HashMap<>();
         for (Manifest.Input input : manifest.inputs()) {
-            perFile.stream().filter(r -> r.getString(0).equals(input.path())).findFirst().ifPresent(r ->
-                    moved.put(input.path(), input.counts().withRedriven(r.getLong(2), r.getLong(3), r.getLong(4))));
+            ResultTallies.Tally t = perFile.get(input.path());
+            if (t != null) {
+                moved.put(input.path(), input.counts().withRedriven(t.embedded, t.cached(), t.errored));
+            }
         }
         Manifest.Counts totals = manifest.totals().withRedriven(result.embedded(), result.reused(), result.stillFailing());
         String status = totals.reconciled() && manifest.status().equals("budget_exhausted") && result.stillFailing() == 0

@@ -54,32 +54,6 @@ public final class OutputSchemas {
             .add("provider", DataTypes.StringType, false)
             .add("model", DataTypes.StringType, false);
 
-    /** Where a chunk's vector came from, in the results table. */
-    public static final String FROM_CACHE = "cache";
-    public static final String REUSED = "reused";
-    public static final String EMBEDDED = "embedded";
-    public static final String ERROR = "error";
-
-    /**
-     * What the embed stage writes once (every chunk, with a vector or an error, and where it came from) before the
-     * driver splits it into embeddings/ and errors/ by reading it back: no chunk is sent twice for two tables.
-     */
-    public static final StructType RESULTS = resultsSchema();
-
-    private static StructType resultsSchema() {
-        StructType results = new StructType();
-        for (var field : EMBEDDINGS.fields()) {
-            results = results.add(field.name(), field.dataType(), !field.name().equals("chunk_id") && !field.name().equals("doc_id"));
-        }
-        return results.add("origin", DataTypes.StringType, false)
-                .add("error_class", DataTypes.StringType, true)
-                .add("http_status", DataTypes.IntegerType, true)
-                .add("attempts", DataTypes.IntegerType, true)
-                .add("request_id", DataTypes.StringType, true)
-                .add("retriable", DataTypes.BooleanType, true)
-                .add("message", DataTypes.StringType, true);
-    }
-
     /** The columns of a schema, to select a table's columns out of the results. */
     public static org.apache.spark.sql.Column[] columns(StructType schema) {
         return java.util.Arrays.stream(schema.fieldNames()).map(org.apache.spark.sql.functions::col)

@@ -20,4 +20,20 @@ public final class Iterators {
             }
         };
     }
+
+    /** The elements {@code keep} accepts; it may also take the others somewhere else. */
+    public static <A> Iterator<A> filtered(Iterator<A> in, java.util.function.Predicate<A> keep) {
+        return new StreamingIterator<>() {
+            @Override
+            protected A computeNext() {
+                while (in.hasNext()) {
+                    A next = in.next();
+                    if (keep.test(next)) {
+                        return next;
+                    }
+                }
+                return null;
+            }
+        };
+    }
 }

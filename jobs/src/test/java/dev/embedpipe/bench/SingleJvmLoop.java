@@ -5,7 +5,7 @@ import dev.embedpipe.chunk.Chunker;
 import dev.embedpipe.clean.Cleaner;
 import dev.embedpipe.config.EmbedpipeConfig;
 import dev.embedpipe.embed.EmbedStage;
-import dev.embedpipe.embed.EmbeddedChunk;
+import dev.embedpipe.embed.ChunkResult;
 import dev.embedpipe.embed.Embedder;
 import dev.embedpipe.embed.EmbedderProvider;
 import dev.embedpipe.embed.EmbedderRegistry;
@@ -69,10 +69,10 @@ final class SingleJvmLoop {
              EmbedStage stage = new EmbedStage(new ChunkStage(documents(reader),
                      new Chunker(Tokenizers.get(model.tokenizer()), cfg.chunk().maxTokens(), cfg.chunk().overlapTokens())),
                      session, embedder.shape(cfg, 1));
-             ParquetWriter<EmbeddedChunk> writer = new Builder(new LocalOutputFile(output), model)
+             ParquetWriter<ChunkResult> writer = new Builder(new LocalOutputFile(output), model)
                      .withCompressionCodec(CompressionCodecName.ZSTD).build()) {
             while (stage.hasNext()) {
-                EmbeddedChunk done = stage.next();
+                ChunkResult done = stage.next();
                 if (!done.failed()) {
                     writer.write(done);
                     rows++;
@@ -111,7 +111,7 @@ final class SingleJvmLoop {
         };
     }
 
-    private static final class Builder extends ParquetWriter.Builder<EmbeddedChunk, Builder> {
+    private static final class Builder extends ParquetWriter.Builder<ChunkResult, Builder> {
         private final ModelInfo model;
 
         Builder(OutputFile file, ModelInfo model) {
@@ -125,12 +125,12 @@ final class SingleJvmLoop {
         }
 
         @Override
-        protected WriteSupport<EmbeddedChunk> getWriteSupport(Configuration conf) {
+        protected WriteSupport<ChunkResult> getWriteSupport(Configuration conf) {
             return new EmbeddingsWriteSupport(model);
         }
     }
 
-    private static final class EmbeddingsWriteSupport extends WriteSupport<EmbeddedChunk> {
+    private static final class EmbeddingsWriteSupport extends WriteSupport<ChunkResult> {
         private final ModelInfo model;
         private RecordConsumer out;
 
@@ -149,7 +149,7 @@ final class SingleJvmLoop {
         }
 
         @Override
-        public void write(EmbeddedChunk record) {
+        public void write(ChunkResult record) {
             var c = record.chunk();
             float[] v = record.vector();
             out.startMessage();

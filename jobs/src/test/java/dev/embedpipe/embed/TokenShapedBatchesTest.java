@@ -73,7 +73,7 @@ class TokenShapedBatchesTest {
         int emitted = 0;
         try (EmbedStage stage = new EmbedStage(source, new RecordingSession(), shape)) {
             while (stage.hasNext()) {
-                EmbeddedChunk e = stage.next();
+                ChunkResult e = stage.next();
                 assertSame(chunks.get(emitted), e.chunk(), "chunk " + emitted + " out of order");
                 emitted++;
                 assertTrue(pulled[0] - emitted < window, "held " + (pulled[0] - emitted) + " chunks, window " + window);

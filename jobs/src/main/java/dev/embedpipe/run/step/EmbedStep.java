@@ -6,6 +6,7 @@ import dev.embedpipe.run.TaskHook;
 import dev.embedpipe.config.EmbedpipeConfig;
 import dev.embedpipe.embed.Embedder;
 import dev.embedpipe.embed.EmbedderRegistry;
+import dev.embedpipe.embed.ChunkResult;
 import dev.embedpipe.embed.GroupEmbedStage;
 import dev.embedpipe.embed.HashGroup;
 import dev.embedpipe.embed.ModelInfo;
@@ -16,23 +17,17 @@ import dev.embedpipe.report.RequestStatsAccumulator;
 import dev.embedpipe.util.Iterators;
 import dev.embedpipe.util.SerializableConf;
 import dev.embedpipe.write.CheckpointWriter;
-import dev.embedpipe.table.OutputSchemas;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaRDD;
-import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.util.TaskCompletionListener;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import scala.Tuple2;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.LongPredicate;
 
-import static org.apache.spark.sql.functions.sum;
-import static org.apache.spark.sql.functions.when;
 
 /**
  * Step 3 of a run: embed what the cache missed, one task per partition, one request input per distinct text,
@@ -44,16 +39,19 @@ public final class EmbedStep {
     private EmbedStep() {}
 
     /**
-     * Embeds the groups the cache missed, one task per partition: one request input per distinct text, vectors
-     * checkpointed under {@code output} as they are paid for, request statistics into {@code requestStats}.
+     * Every chunk's result, one task per partition: cached groups take their vector; for the others one request input
+     * per distinct text, vectors checkpointed under {@code output} as they are paid for, request statistics into
+     * {@code requestStats}.
+     *
+     * @param allowances each partition's token allowance (see {@link Plan#allowances}), or null for no cap
      */
-    public static JavaRDD<Row> embedMisses(SparkSession spark, JavaRDD<HashGroup> groups, EmbedpipeConfig config, ModelInfo model,
-                                    String output, int concurrentTasks, long[] allowances, RequestStatsAccumulator requestStats,
-                                    ProgressCounters progress) {
+    public static JavaRDD<ChunkResult> embed(SparkSession spark, JavaRDD<HashGroup> groups, EmbedpipeConfig config, ModelInfo model,
+                                             String output, int concurrentTasks, long[] allowances, RequestStatsAccumulator requestStats,
+                                             ProgressCounters progress) {
         EmbedpipeConfig cfg = config;
         SerializableConf conf = new SerializableConf(spark.sparkContext().hadoopConfiguration());
         TaskHook faults = TaskHook.of(spark);
-        return groups.filter(g -> !g.hit()).mapPartitions(misses -> {
+        return groups.mapPartitions(partition -> {
             TaskContext task = TaskContext.get();
             Embedder embedder = EmbedderRegistry.get(cfg.embedder().provider()).embedder(cfg);
             Embedder.Session session = embedder.openSession(cfg, concurrentTasks);
@@ -62,7 +60,7 @@ public final class EmbedStep {
                     task.partitionId(), task.attemptNumber(), task.stageId(), task.stageAttemptNumber()), ResultRows.columns(model), conf.get(),
                     EmbedderRegistry.get(cfg.embedder().provider()).failsPerItem());
             Map<String, float[]> paidBefore = CheckpointWriter.earlierAttempts(output, task.partitionId(), task.stageId(), conf.get());
-            GroupEmbedStage stage = new GroupEmbedStage(misses, session, embedder.shape(cfg, concurrentTasks),
+            GroupEmbedStage stage = new GroupEmbedStage(partition, session, embedder.shape(cfg, concurrentTasks),
                     allowances == null ? null : new Allowance(allowances[task.partitionId()]), request -> {
                         for (var done : request) {
                             if (!done.failed()) {
@@ -78,49 +76,79 @@ public final class EmbedStep {
                 session.close();
             });
             return faults.wrap("embed", Iterators.mapped(stage, r -> {
-                if (r.origin() == GroupEmbedStage.Origin.ERROR) {
-                    progress.add(Counter.ERRORS, 1);
-                } else {
-                    progress.add(Counter.EMBEDDED, 1);
-                    progress.add(Counter.EMBEDDED_TOKENS, r.chunk().tokenCount());
+                switch (r.origin()) {
+                    case ERROR -> progress.add(Counter.ERRORS, 1);
+                    case EMBEDDED, REUSED -> {
+                        progress.add(Counter.EMBEDDED, 1);
+                        progress.add(Counter.EMBEDDED_TOKENS, r.chunk().tokenCount());
+                    }
+                    case CACHE -> { } // counted by the plan
                 }
-                String origin = switch (r.origin()) {
-                    case EMBEDDED -> OutputSchemas.EMBEDDED;
-                    case REUSED -> OutputSchemas.REUSED;
-                    case ERROR -> OutputSchemas.ERROR;
-                };
-                return ResultRows.resultRow(r.chunk(), r.vector(), r.error(), origin, model);
+                return r;
             }));
         });
     }
 
+    /** The cached groups' results, for a run whose misses are embedded elsewhere (batch mode). */
+    public static JavaRDD<ChunkResult> cached(JavaRDD<HashGroup> groups) {
+        return groups.filter(HashGroup::hit).flatMap(g -> {
+            ChunkResult first = new ChunkResult(g.representative(), g.cached(), null, ChunkResult.Origin.CACHE);
+            return g.chunks().stream().map(c -> c == g.representative() ? first : first.forSameText(c)).iterator();
+        });
+    }
+
     /**
-     * Token allowances per partition when the run has a cap: the cap is handed out to partitions in order, each
-     * getting what its missing texts need until the cap is spent. Null when there is no cap.
+     * What the embed step has before it, counted in one pass over the groups: chunks the cache has, and per
+     * partition the chunks and tokens to send (one representative per distinct text).
      */
-    public static long[] allowances(JavaRDD<HashGroup> groups, EmbedpipeConfig config, int partitions) {
-        long cap = tokenCap(config);
-        if (cap <= 0) {
-            return null;
+    public record Plan(long cachedChunks, long[] chunksToEmbed, long[] tokensToEmbed) {
+        public long totalChunksToEmbed() {
+            return java.util.Arrays.stream(chunksToEmbed).sum();
         }
-        List<Tuple2<Integer, Long>> needs = groups.filter(g -> !g.hit()).mapPartitionsWithIndex((index, it) -> {
-            long tokens = 0;
-            while (it.hasNext()) {
-                tokens += it.next().representative().tokenCount();
+
+        public long totalTokensToEmbed() {
+            return java.util.Arrays.stream(tokensToEmbed).sum();
+        }
+
+        /**
+         * Token allowances per partition when the run has a cap: the cap is handed out to partitions in order, each
+         * getting what its missing texts need until the cap is spent. Null when there is no cap.
+         */
+        public long[] allowances(EmbedpipeConfig config) {
+            long cap = tokenCap(config);
+            if (cap <= 0) {
+                return null;
             }
-            return List.of(new Tuple2<>(index, tokens)).iterator();
-        }, false).collect();
-        long[] allowances = new long[partitions];
-        long left = cap;
-        List<Tuple2<Integer, Long>> inOrder = new ArrayList<>(needs);
-        inOrder.sort((a, b) -> Integer.compare(a._1(), b._1()));
-        for (Tuple2<Integer, Long> need : inOrder) {
-            long give = Math.min(left, need._2());
-            allowances[need._1()] = give;
-            left -= give;
+            long[] allowances = new long[tokensToEmbed.length];
+            long left = cap;
+            for (int p = 0; p < allowances.length; p++) {
+                allowances[p] = Math.min(left, tokensToEmbed[p]);
+                left -= allowances[p];
+            }
+            LOG.info("embedpipe: budget of {} tokens for {} needed", cap, totalTokensToEmbed());
+            return allowances;
         }
-        LOG.info("embedpipe: budget of {} tokens for {} needed", cap, needs.stream().mapToLong(Tuple2::_2).sum());
-        return allowances;
+    }
+
+    public static Plan plan(JavaRDD<HashGroup> groups, int partitions) {
+        List<long[]> perPartition = groups.mapPartitionsWithIndex((index, it) -> {
+            long[] counts = {index, 0, 0, 0}; // partition, cached chunks, chunks to embed, tokens to embed
+            while (it.hasNext()) {
+                HashGroup g = it.next();
+                counts[g.hit() ? 1 : 2] += g.chunks().size();
+                counts[3] += g.hit() ? 0 : g.representative().tokenCount();
+            }
+            return List.of(counts).iterator();
+        }, false).collect();
+        long cached = 0;
+        long[] chunks = new long[partitions];
+        long[] tokens = new long[partitions];
+        for (long[] c : perPartition) {
+            cached += c[1];
+            chunks[(int) c[0]] = c[2];
+            tokens[(int) c[0]] = c[3];
+        }
+        return new Plan(cached, chunks, tokens);
     }
 
     /** The run's token cap from budget.max_total_tokens and budget.max_cost (the tighter one), 0 for none. */

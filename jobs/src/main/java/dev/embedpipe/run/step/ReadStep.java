@@ -40,7 +40,8 @@ import static org.apache.spark.sql.functions.when;
 
 /**
  * Step 1 of a run: one task per split streams lines once (parse, clean); one shuffle spreads documents by id hash to
- * partitions sized for the cluster, sorted so duplicate ids meet in input order; tallies and rejects are collected.
+ * partitions sized for the cluster, sorted so duplicate ids meet in input order; rejects are counted, and the tallies
+ * of lines and filtered documents come back beside the data ({@link ReadTallies}).
  */
 public final class ReadStep {
     private static final Logger LOG = LoggerFactory.getLogger(ReadStep.class);
@@ -50,8 +51,8 @@ public final class ReadStep {
     private ReadStep() {}
 
     /** What reading produced: the spread records and the small bookkeeping collected from them. */
-    public record Read(JavaRDD<ReadRecord> spread, JavaRDD<ReadRecord> bookkeeping, List<ReadRecord> tallies,
-                Map<Integer, Long> rejectsPerFile, int partitions, long readMs) {}
+    public record Read(JavaRDD<ReadRecord> spread, JavaRDD<ReadRecord> rejects, List<SplitTally> splits,
+                       List<FilteredTally> filtered, Map<Integer, Long> rejectsPerFile, int partitions, long readMs) {}
 
     public static Read read(SparkSession spark, EmbedpipeConfig config, List<InputFile> files, ProgressCounters progress) {
         long tRead = System.nanoTime();
@@ -60,6 +61,8 @@ public final class ReadStep {
         int partitions = partitionCount(files, config.input().partitionBytes(), jsc.defaultParallelism());
         EmbedpipeConfig cfg = config;
         TaskHook faults = TaskHook.of(spark);
+        ReadTallies tallies = new ReadTallies();
+        spark.sparkContext().register(tallies, "embedpipe.read_tallies");
         RangeOpener opener = new HadoopRangeOpener(new SerializableConf(spark.sparkContext().hadoopConfiguration()));
         JavaRDD<ReadRecord> read = jsc.parallelize(splits, Math.max(1, splits.size()))
                 .flatMap(split -> {
@@ -67,39 +70,47 @@ public final class ReadStep {
                             new RecordParser(cfg.input().idField(), cfg.input().textField(), cfg.input().maxLineBytes()),
                             new Cleaner(cfg.clean().steps(), cfg.clean().minChars()), cfg.input().maxLineBytes());
                     TaskContext.get().addTaskCompletionListener((TaskCompletionListener) task -> reader.close()); // also on failure
-                    return faults.wrap("read", Iterators.mapped(reader, r -> {
+                    return faults.wrap("read", Iterators.filtered(reader, r -> {
                         if (r instanceof Document) {
                             progress.add(Counter.DOCUMENTS, 1);
                         } else if (r instanceof Reject) {
                             progress.add(Counter.REJECTED, 1);
+                        } else if (r instanceof SplitTally t) {
+                            tallies.add(ReadTallies.Keyed.split(t)); // to the driver beside the data, not in the shuffle
+                            return false;
                         }
-                        return r;
+                        return true;
                     }));
                 });
         JavaRDD<ReadRecord> spread = read
                 .mapToPair(record -> new Tuple2<>(ShuffleKey.of(record, partitions), record))
                 .repartitionAndSortWithinPartitions(new ShuffleKey.ByPartitionField(partitions))
                 .values()
-                .mapPartitions(sorted -> new FilteredCounter(new DuplicateIdFilter(sorted, cfg.input().duplicateIds())));
-        JavaRDD<ReadRecord> bookkeeping = spread.filter(r -> !(r instanceof Document)).persist(StorageLevel.MEMORY_AND_DISK());
-        List<ReadRecord> tallies = bookkeeping.filter(r -> r instanceof SplitTally || r instanceof FilteredTally).collect();
-        Map<Integer, Long> rejectsPerFile = bookkeeping.filter(r -> r instanceof Reject)
-                .map(r -> ((Reject) r).fileIndex()).countByValue();
+                .mapPartitions(sorted -> Iterators.filtered(new FilteredCounter(new DuplicateIdFilter(sorted, cfg.input().duplicateIds())),
+                        r -> {
+                            if (r instanceof FilteredTally f) {
+                                tallies.add(ReadTallies.Keyed.filtered(TaskContext.getPartitionId(), f));
+                                return false;
+                            }
+                            return true;
+                        }));
+        JavaRDD<ReadRecord> rejects = spread.filter(r -> r instanceof Reject).persist(StorageLevel.MEMORY_AND_DISK());
+        // this job reads every partition to its end: the tallies are all in once it is done
+        Map<Integer, Long> rejectsPerFile = rejects.map(r -> ((Reject) r).fileIndex()).countByValue();
         long readMs = (System.nanoTime() - tRead) / 1_000_000;
         LOG.info("embedpipe: read {} file(s) in {} ms into {} partition(s); {} reject(s)", files.size(), readMs, partitions,
                 rejectsPerFile.values().stream().mapToLong(Long::longValue).sum());
-        return new Read(spread, bookkeeping, tallies, rejectsPerFile, partitions, readMs);
+        return new Read(spread, rejects, tallies.splits(), tallies.filtered(), rejectsPerFile, partitions, readMs);
     }
 
     /** Documents that reach the chunker: lines less rejected, skipped and filtered ones. */
     public static long documentsToChunk(Read read) {
         long toChunk = -read.rejectsPerFile().values().stream().mapToLong(Long::longValue).sum();
-        for (ReadRecord r : read.tallies()) {
-            if (r instanceof SplitTally t) {
-                toChunk += t.lines() - t.skipped();
-            } else if (r instanceof FilteredTally f) {
-                toChunk -= f.filtered();
-            }
+        for (SplitTally t : read.splits()) {
+            toChunk += t.lines() - t.skipped();
+        }
+        for (FilteredTally f : read.filtered()) {
+            toChunk -= f.filtered();
         }
         return toChunk;
     }

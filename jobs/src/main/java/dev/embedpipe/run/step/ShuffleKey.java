@@ -3,7 +3,6 @@ package dev.embedpipe.run.step;
 import dev.embedpipe.read.Document;
 import dev.embedpipe.read.ReadRecord;
 import dev.embedpipe.read.Reject;
-import dev.embedpipe.read.SplitTally;
 import org.apache.spark.Partitioner;
 
 import java.io.Serializable;
@@ -11,7 +10,7 @@ import java.io.Serializable;
 /**
  * Where a read record goes when the work is spread over the cluster: documents by a hash of their id (so all
  * records of one id meet in one partition, sorted by input order, for the duplicate-id check), everything else
- * anywhere. Sorting within a partition uses Spark's external sort, which spills instead of growing the heap.
+ * (rejects) anywhere. Sorting within a partition uses Spark's external sort, which spills instead of growing the heap.
  */
 public record ShuffleKey(int partition, String docId, int fileIndex, long offset) implements Comparable<ShuffleKey>, Serializable {
 
@@ -24,9 +23,6 @@ public record ShuffleKey(int partition, String docId, int fileIndex, long offset
         if (record instanceof Reject r) {
             position = r.byteOffset() * 31 + r.splitIndex();
             file = r.fileIndex();
-        } else if (record instanceof SplitTally t) {
-            position = t.splitIndex();
-            file = t.fileIndex();
         }
         return new ShuffleKey(Math.floorMod(Long.hashCode(position * 1_000_003L + file), partitions), "", file, position);
     }

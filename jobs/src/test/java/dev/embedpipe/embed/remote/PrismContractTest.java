@@ -4,7 +4,7 @@ import dev.embedpipe.chunk.Chunk;
 import dev.embedpipe.config.ConfigLoader;
 import dev.embedpipe.config.EmbedpipeConfig;
 import dev.embedpipe.embed.EmbedStage;
-import dev.embedpipe.embed.EmbeddedChunk;
+import dev.embedpipe.embed.ChunkResult;
 import dev.embedpipe.embed.Embedder;
 import dev.embedpipe.embed.EmbedderRegistry;
 import dev.embedpipe.testing.ScriptedEmbeddingServer;
@@ -133,7 +133,7 @@ class PrismContractTest {
         for (int i = 0; i < 10; i++) {
             chunks.add(new Chunk("c" + i, "d", i, "text " + i, 3, 0, 6, "h", "f", "{}", null));
         }
-        List<EmbeddedChunk> out = new ArrayList<>();
+        List<ChunkResult> out = new ArrayList<>();
         try (Embedder.Session session = embedder.openSession(config, 1);
              EmbedStage stage = new EmbedStage(chunks.iterator(), session, embedder.shape(config, 1))) {
             stage.forEachRemaining(out::add);

@@ -4,7 +4,7 @@ import dev.embedpipe.chunk.Chunk;
 import dev.embedpipe.config.ConfigLoader;
 import dev.embedpipe.config.EmbedpipeConfig;
 import dev.embedpipe.embed.EmbedStage;
-import dev.embedpipe.embed.EmbeddedChunk;
+import dev.embedpipe.embed.ChunkResult;
 import dev.embedpipe.embed.Embedder;
 import dev.embedpipe.embed.EmbedderRegistry;
 import dev.embedpipe.testing.ScriptedEmbeddingServer;
@@ -73,15 +73,15 @@ class RemoteEmbedderTest {
     }
 
     /** Runs chunks through the embed stage as a task would, and checks the one-place rule and the vectors. */
-    private List<EmbeddedChunk> run(EmbedpipeConfig config, List<Chunk> chunks) {
+    private List<ChunkResult> run(EmbedpipeConfig config, List<Chunk> chunks) {
         Embedder embedder = EmbedderRegistry.get(config.embedder().provider()).embedder(config);
-        List<EmbeddedChunk> out = new ArrayList<>();
+        List<ChunkResult> out = new ArrayList<>();
         try (Embedder.Session session = embedder.openSession(config, 1);
              EmbedStage stage = new EmbedStage(chunks.iterator(), session, embedder.shape(config, 1))) {
             stage.forEachRemaining(out::add);
         }
         Set<String> seen = new HashSet<>();
-        for (EmbeddedChunk e : out) {
+        for (ChunkResult e : out) {
             assertThat(seen.add(e.chunk().chunkId())).as("chunk %s comes out once", e.chunk().chunkId()).isTrue();
             assertThat(e.vector() == null).as("a vector or an error, never both or neither").isNotEqualTo(e.error() == null);
             if (e.vector() != null) {
@@ -93,8 +93,8 @@ class RemoteEmbedderTest {
         return out;
     }
 
-    private static long errors(List<EmbeddedChunk> out) {
-        return out.stream().filter(EmbeddedChunk::failed).count();
+    private static long errors(List<ChunkResult> out) {
+        return out.stream().filter(ChunkResult::failed).count();
     }
 
     @Test
@@ -111,7 +111,7 @@ class RemoteEmbedderTest {
         }
         long t0 = System.nanoTime();
         // a storm longer than the attempts of one request: 12 answers of 429 in a row, then recovery
-        List<EmbeddedChunk> out = run(config("openai", Map.of("limits.max_in_flight", 1, "limits.max_attempts", 16)), chunks(20));
+        List<ChunkResult> out = run(config("openai", Map.of("limits.max_in_flight", 1, "limits.max_attempts", 16)), chunks(20));
         assertEquals(0, errors(out));
         long ms = (System.nanoTime() - t0) / 1_000_000;
         assertThat(ms).as("the waits asked for were honoured").isGreaterThan(2 * 1000 + 300);
@@ -127,7 +127,7 @@ class RemoteEmbedderTest {
         server.enqueue(Behaviour.truncatedBody());
         // 7 failures spread over 3 requests in flight by jittered backoff: one request may meet 4 of them, so it gets
         // more attempts than there are failures (with 4, whether a request runs out depended on timing)
-        List<EmbeddedChunk> out = run(config("openai", Map.of("limits.max_attempts", 8)), chunks(30));
+        List<ChunkResult> out = run(config("openai", Map.of("limits.max_attempts", 8)), chunks(30));
         assertEquals(0, errors(out));
         assertEquals(6 + 7, server.requestCount(), "six requests, and one retry per failure");
     }
@@ -140,7 +140,7 @@ class RemoteEmbedderTest {
         server.enqueue(Behaviour.nanValues());
         server.enqueue(Behaviour.nullValues());
         server.enqueue(Behaviour.wrongDimensions());
-        List<EmbeddedChunk> out = run(config("openai", Map.of("embedder.dimensions", 8, "limits.max_in_flight", 1)), chunks(40));
+        List<ChunkResult> out = run(config("openai", Map.of("embedder.dimensions", 8, "limits.max_in_flight", 1)), chunks(40));
         assertEquals(0, errors(out));
     }
 
@@ -148,8 +148,8 @@ class RemoteEmbedderTest {
     void whatStillFailsAfterTheLastAttemptBecomesErrorsForExactlyThoseChunks() {
         server.enqueue(4, Behaviour.status(503, "overloaded", Map.of())); // one request's 4 attempts
         server.enqueue(Behaviour.status(400, "{\"error\":\"bad input\"}", Map.of())); // not retried
-        List<EmbeddedChunk> out = run(config("openai", Map.of("limits.max_in_flight", 1)), chunks(20));
-        List<EmbeddedChunk> failed = out.stream().filter(EmbeddedChunk::failed).toList();
+        List<ChunkResult> out = run(config("openai", Map.of("limits.max_in_flight", 1)), chunks(20));
+        List<ChunkResult> failed = out.stream().filter(ChunkResult::failed).toList();
         assertEquals(10, failed.size(), "two requests of five");
         assertThat(failed.subList(0, 5)).allSatisfy(e -> {
             assertEquals("server_error", e.error().errorClass());
@@ -181,9 +181,9 @@ class RemoteEmbedderTest {
     void requestsArePackedByInputsAndTokensAndOversizeInputsNeverSent() {
         List<Chunk> chunks = new ArrayList<>(chunks(12));
         chunks.add(new Chunk("big", "dbig", 0, "far too long", 9000, 0, 12, "hbig", "f", "{}", null));
-        List<EmbeddedChunk> out = run(config("openai", Map.of("limits.max_inputs_per_request", 4, "limits.max_tokens_per_request", 18,
+        List<ChunkResult> out = run(config("openai", Map.of("limits.max_inputs_per_request", 4, "limits.max_tokens_per_request", 18,
                 "limits.max_in_flight", 2)), chunks);
-        EmbeddedChunk big = out.stream().filter(e -> e.chunk().chunkId().equals("big")).findFirst().orElseThrow();
+        ChunkResult big = out.stream().filter(e -> e.chunk().chunkId().equals("big")).findFirst().orElseThrow();
         assertEquals("input_too_long", big.error().errorClass());
         assertThat(server.requests()).allSatisfy(r -> assertThat(r.inputCount()).isLessThanOrEqualTo(3)); // 3 x 6 tokens
         assertThat(server.requests().stream().flatMap(r -> r.inputs().stream())).doesNotContain("far too long");
@@ -194,7 +194,7 @@ class RemoteEmbedderTest {
     void base64AnswersAndExtraHeadersAndAzureStyleKeys() throws Exception {
         Path key = dir.resolve("key");
         Files.writeString(key, "azure-key");
-        List<EmbeddedChunk> out = run(config("openai", Map.of("embedder.encoding_format", "base64",
+        List<ChunkResult> out = run(config("openai", Map.of("embedder.encoding_format", "base64",
                 "embedder.headers", Map.of("X-Team", "search"), "embedder.api_key_file", key.toString(),
                 "embedder.api_version", "2024-02-01")), chunks(7));
         assertEquals(0, errors(out));
@@ -206,7 +206,7 @@ class RemoteEmbedderTest {
     void theTeiWireShapeWorksThroughTheSameMachinery() {
         server.enqueue(Behaviour.status(429, "", Map.of("Retry-After", "1")));
         server.enqueue(Behaviour.malformedJson());
-        List<EmbeddedChunk> out = run(config("tei", Map.of()), chunks(12));
+        List<ChunkResult> out = run(config("tei", Map.of()), chunks(12));
         assertEquals(0, errors(out));
         assertThat(server.requests()).allSatisfy(r -> assertEquals("/embed", r.path()));
     }
