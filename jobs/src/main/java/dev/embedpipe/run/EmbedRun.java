@@ -154,7 +154,7 @@ public final class EmbedRun {
             ResultTallies tallies = WriteStep.write(spark, results, null, ResultRows.columns(model),
                     new WriteStep.Tables(embeddingsPath, errorsPath, EmbeddingCache.runFolder(config, runId), codec));
             long embedMs = (System.nanoTime() - tEmbed) / 1_000_000;
-            stages.done("embed_and_write");
+            stages.done("embed"); // the results are written in the same pass
             progress.phase("write");
 
             // 6. count, and commit the run as a whole

@@ -29,7 +29,7 @@ import java.util.List;
 /**
  * One task's file of a table written beside the one Spark writes in the same pass (a run's {@code errors/} next to
  * its {@code embeddings/}): rows go to a hidden file, which {@link #finish()} renames to
- * {@code part-NNNNN.<codec>.parquet} once the task has produced all of them, replacing an earlier attempt's file
+ * {@code part-NNNNN-WRITEID-c000.<codec>.parquet} (Spark's own naming) once the task has produced all of them, replacing an earlier attempt's file
  * of the same partition, so the table holds each partition once. Nothing is written for a partition without rows.
  * Columns map as Spark writes them (strings, ints, longs, booleans, floats and float lists).
  */
@@ -47,16 +47,17 @@ public final class PartitionTableWriter implements AutoCloseable {
     private long rows;
 
     /**
+     * @param writeId       the same for every task of one write (Spark's job UUID in its file names)
      * @param attemptNumber the task's attempt number: from the second on, an earlier attempt's file may be there
      * @param attemptId     unique per task attempt, so two attempts never write the same hidden file
      * @param codec         Spark's name of a Parquet codec ({@code snappy}, {@code zstd}, {@code uncompressed}, ...)
      */
-    public PartitionTableWriter(String folder, int partition, int attemptNumber, long attemptId, StructType schema, String codec,
-                                Configuration conf) {
+    public PartitionTableWriter(String folder, String writeId, int partition, int attemptNumber, long attemptId, StructType schema,
+                                String codec, Configuration conf) {
         this.retry = attemptNumber > 0;
         this.folder = new Path(folder);
         this.codec = CompressionCodecName.fromConf(codec.equals("none") ? "uncompressed" : codec);
-        this.name = String.format("part-%05d%s.parquet", partition, this.codec.getExtension());
+        this.name = String.format("part-%05d-%s-c000%s.parquet", partition, writeId, this.codec.getExtension());
         this.hidden = new Path(this.folder, String.format(".%s.attempt-%d.inprogress", name, attemptId));
         this.schema = schema;
         this.parquetSchema = parquetSchema(schema);
@@ -119,7 +120,8 @@ public final class PartitionTableWriter implements AutoCloseable {
     /**
      * Once every task has run: removes the hidden files of attempts that died without {@link #close()} (a killed
      * executor), writes an empty file carrying the schema when no task had a row (so the table always opens), and
-     * marks the folder complete as Spark does.
+     * marks the folder complete as Spark's writer would (a {@code _SUCCESS} file unless the configuration turns
+     * it off, as embedpipe's jobs do).
      */
     public static void completeTable(String folder, StructType schema, String codec, Configuration conf) {
         Path dir = new Path(folder);
@@ -136,10 +138,12 @@ public final class PartitionTableWriter implements AutoCloseable {
                 }
             }
             if (!any) {
-                PartitionTableWriter empty = new PartitionTableWriter(folder, 0, 0, 0, schema, codec, conf);
+                PartitionTableWriter empty = new PartitionTableWriter(folder, java.util.UUID.randomUUID().toString(), 0, 0, 0, schema, codec, conf);
                 empty.open(new Path(dir, empty.name)).close();
             }
-            fs.create(new Path(dir, "_SUCCESS"), true).close();
+            if (conf.getBoolean("mapreduce.fileoutputcommitter.marksuccessfuljobs", true)) { // as Spark's writer does
+                fs.create(new Path(dir, "_SUCCESS"), true).close();
+            }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot complete the table " + folder, e);
         }

@@ -23,6 +23,8 @@ import java.util.stream.Stream;
  * compared with the same loop.
  */
 public final class SparkOverheadBenchmark {
+    private static final com.fasterxml.jackson.databind.ObjectMapper STAGES = new com.fasterxml.jackson.databind.ObjectMapper();
+
     public static void main(String[] args) throws Exception {
         boolean quick = BenchRows.quick(args);
         Path work = BenchRows.dir().resolve("spark-overhead");
@@ -62,12 +64,15 @@ public final class SparkOverheadBenchmark {
                 if (exit != 0) {
                     throw new IllegalStateException("the job failed with exit " + exit);
                 }
+                java.io.File manifest = work.resolve("job-" + (run + warmUps)).resolve("manifest.json").toFile();
+                System.out.println("  stages of the cold job (ms): " + STAGES.readTree(manifest).at("/timings_ms/stages"));
                 t0 = System.nanoTime(); // the same run again into the same output: every vector comes from the cache
                 exit = EmbedpipeMain.execute(command.toArray(String[]::new));
                 warmMs[i] = (System.nanoTime() - t0) / 1_000_000;
                 if (exit != 0) {
                     throw new IllegalStateException("the warm-cache job failed with exit " + exit);
                 }
+                System.out.println("  stages of the warm job (ms): " + STAGES.readTree(manifest).at("/timings_ms/stages"));
                 System.out.printf("run %d%s: loop %.1f s (%,d rows), job %.1f s, job on a warm cache %.1f s%n", run,
                         run < 0 ? " (warm-up, discarded)" : "", loopMs[i] / 1e3, loopRows, jobMs[i] / 1e3, warmMs[i] / 1e3);
             }

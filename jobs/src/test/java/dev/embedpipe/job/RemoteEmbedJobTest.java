@@ -16,6 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -96,6 +97,24 @@ class RemoteEmbedJobTest {
         }
         errors.forEach(e -> assertThat(ids.add(e.getString("chunk_id", 0))).as("in one place only").isTrue());
         assertEquals(195, ids.size());
+    }
+
+    /** The server's request log as a counter: each distinct text with a vector was answered once, never sent twice. */
+    @Test
+    void nothingIsEmbeddedTwice() throws IOException {
+        assertEquals(0, exit);
+        Map<String, Long> answered = new HashMap<>();
+        server.requests().stream().filter(req -> req.status() == 200)
+                .forEach(req -> req.inputs().forEach(text -> answered.merge(text, 1L, Long::sum)));
+        assertThat(answered).allSatisfy((text, times) -> assertThat(times).as(text).isEqualTo(1L));
+        Set<String> texts = new HashSet<>();
+        ParquetTables.rows(output.resolve("embeddings")).forEach(row -> texts.add(row.getString("text", 0)));
+        assertEquals(texts, answered.keySet(), "the texts answered are exactly the table's distinct texts");
+        long failedTexts = ParquetTables.rows(output.resolve("errors")).stream().map(e -> e.getString("text", 0)).distinct().count();
+        assertEquals(manifest.at("/requests/inputs_sent").asLong(),
+                answered.size() + server.requests().stream().filter(req -> req.status() != 200).mapToLong(r -> r.inputCount()).sum(),
+                "every input sent is one answered text or one attempt of a failed request");
+        assertThat(failedTexts).isPositive();
     }
 
     @Test

@@ -67,6 +67,13 @@ class ManifestCompatibilityTest {
         ((ObjectNode) m.at("/config/input")).put("paths", "(varies)");
         ((ObjectNode) m.at("/config/output")).put("path", "(varies)");
         ((ObjectNode) m.get("outputs")).put("path", "(varies)");
+        // File layout, not content: since issue #13 part 2 the tasks that embed write the tables (one file per
+        // partition) instead of a second job re-splitting them, so how many files a table has may differ.
+        // ExactlyOnceTest and ObjectStoreIT check that the files a manifest lists are its tables' files.
+        ((ObjectNode) m.get("outputs")).put("embedding_files", "(layout)");
+        if (m.has("files")) {
+            m.get("files").fieldNames().forEachRemaining(table -> ((ObjectNode) m.get("files")).put(table, "(layout)"));
+        }
         for (JsonNode input : m.get("inputs")) {
             String path = input.get("path").asText();
             ((ObjectNode) input).put("path", path.substring(path.lastIndexOf('/') + 1));

@@ -26,6 +26,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  */
 class PartitionTableWriterTest {
     private static SparkSession spark;
+    private static final String WRITE = "5a3c1e0f-0000-4000-8000-000000000001";
     private final Configuration conf = new Configuration();
 
     @BeforeAll
@@ -47,11 +48,11 @@ class PartitionTableWriterTest {
     @Test
     void rowsReadBackBySparkWithTheTablesColumns(@TempDir Path dir) {
         String folder = dir.resolve("errors").toString();
-        PartitionTableWriter p0 = new PartitionTableWriter(folder, 0, 0, 10, OutputSchemas.ERRORS, "snappy", conf);
+        PartitionTableWriter p0 = new PartitionTableWriter(folder, WRITE, 0, 0, 10, OutputSchemas.ERRORS, "snappy", conf);
         p0.write(error("a", "req-1"));
         p0.write(error("b", null));
         p0.finish();
-        PartitionTableWriter p1 = new PartitionTableWriter(folder, 1, 0, 11, OutputSchemas.ERRORS, "zstd", conf);
+        PartitionTableWriter p1 = new PartitionTableWriter(folder, WRITE, 1, 0, 11, OutputSchemas.ERRORS, "zstd", conf);
         p1.write(error("c", "req-2"));
         p1.finish();
         PartitionTableWriter.completeTable(folder, OutputSchemas.ERRORS, "snappy", conf);
@@ -68,20 +69,20 @@ class PartitionTableWriterTest {
     @Test
     void aFailedAttemptLeavesNothingAndARetryReplacesTheEarlierFile(@TempDir Path dir) throws IOException {
         String folder = dir.resolve("errors").toString();
-        PartitionTableWriter first = new PartitionTableWriter(folder, 3, 0, 20, OutputSchemas.ERRORS, "snappy", conf);
+        PartitionTableWriter first = new PartitionTableWriter(folder, WRITE, 3, 0, 20, OutputSchemas.ERRORS, "snappy", conf);
         first.write(error("old", null));
         first.finish(); // the task's Spark commit then failed: a retry follows
-        PartitionTableWriter failed = new PartitionTableWriter(folder, 3, 1, 21, OutputSchemas.ERRORS, "snappy", conf);
+        PartitionTableWriter failed = new PartitionTableWriter(folder, WRITE, 3, 1, 21, OutputSchemas.ERRORS, "snappy", conf);
         failed.write(error("half", null));
         failed.close(); // died midway
-        PartitionTableWriter retry = new PartitionTableWriter(folder, 3, 2, 22, OutputSchemas.ERRORS, "snappy", conf);
+        PartitionTableWriter retry = new PartitionTableWriter(folder, WRITE, 3, 2, 22, OutputSchemas.ERRORS, "snappy", conf);
         retry.write(error("new", null));
         retry.finish();
         PartitionTableWriter.completeTable(folder, OutputSchemas.ERRORS, "snappy", conf);
 
         try (Stream<Path> files = Files.list(dir.resolve("errors"))) {
             assertThat(files.map(p -> p.getFileName().toString()).filter(n -> !n.endsWith(".crc")))
-                    .containsExactlyInAnyOrder("part-00003.snappy.parquet", "_SUCCESS");
+                    .containsExactlyInAnyOrder("part-00003-" + WRITE + "-c000.snappy.parquet", "_SUCCESS");
         }
         assertEquals(List.of("new"), spark.read().parquet(folder).select("chunk_id").as(org.apache.spark.sql.Encoders.STRING()).collectAsList());
     }
@@ -89,10 +90,10 @@ class PartitionTableWriterTest {
     @Test
     void aRetryWithoutRowsRemovesTheEarlierAttemptsFile(@TempDir Path dir) {
         String folder = dir.resolve("errors").toString();
-        PartitionTableWriter first = new PartitionTableWriter(folder, 0, 0, 30, OutputSchemas.ERRORS, "snappy", conf);
+        PartitionTableWriter first = new PartitionTableWriter(folder, WRITE, 0, 0, 30, OutputSchemas.ERRORS, "snappy", conf);
         first.write(error("transient", null));
         first.finish();
-        new PartitionTableWriter(folder, 0, 1, 31, OutputSchemas.ERRORS, "snappy", conf).finish();
+        new PartitionTableWriter(folder, WRITE, 0, 1, 31, OutputSchemas.ERRORS, "snappy", conf).finish();
         PartitionTableWriter.completeTable(folder, OutputSchemas.ERRORS, "snappy", conf);
 
         var table = spark.read().parquet(folder);

@@ -42,12 +42,13 @@ public final class WriteStep {
         ResultTallies tallies = new ResultTallies();
         spark.sparkContext().register(tallies, "embedpipe.results");
         SerializableConf conf = new SerializableConf(spark.sparkContext().hadoopConfiguration());
+        String writeId = java.util.UUID.randomUUID().toString();
         JavaRDD<Row> rows = results.mapPartitions(partition -> {
             TaskContext task = TaskContext.get();
-            PartitionTableWriter errors = new PartitionTableWriter(tables.errors(), task.partitionId(), task.attemptNumber(), task.taskAttemptId(),
+            PartitionTableWriter errors = new PartitionTableWriter(tables.errors(), writeId, task.partitionId(), task.attemptNumber(), task.taskAttemptId(),
                     OutputSchemas.ERRORS, tables.codec(), conf.get());
             PartitionTableWriter cache = tables.cacheRun() == null ? null : new PartitionTableWriter(tables.cacheRun(),
-                    task.partitionId(), task.attemptNumber(), task.taskAttemptId(), EmbeddingCache.SCHEMA, tables.codec(), conf.get());
+                    writeId, task.partitionId(), task.attemptNumber(), task.taskAttemptId(), EmbeddingCache.SCHEMA, tables.codec(), conf.get());
             task.addTaskCompletionListener((TaskCompletionListener) done -> { // a failed attempt leaves no file behind
                 errors.close();
                 if (cache != null) {
