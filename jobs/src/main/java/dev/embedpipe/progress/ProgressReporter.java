@@ -81,6 +81,14 @@ public final class ProgressReporter extends SparkListener implements AutoCloseab
         phase = next;
     }
 
+    /**
+     * Counts something the driver learned itself (what the cache holds, what is left to embed): the line shows the
+     * tasks' values, which a driver-side add to the accumulator would never reach.
+     */
+    public synchronized void countOnDriver(ProgressCounters.Counter counter, long n) {
+        finished[counter.ordinal()] += n;
+    }
+
     public void documentsTotal(long documents) {
         documentsTotal = documents;
     }

@@ -121,9 +121,9 @@ public final class EmbedRun {
             ProgressCounters counters = progress.counters();
             JavaRDD<HashGroup> groups = ChunkStep.hashGroups(read, config, model, EmbeddingCache.load(spark, config, model, output), counters, true);
             EmbedStep.Plan plan = EmbedStep.plan(groups, read.partitions());
-            counters.add(Counter.CACHED, plan.cachedChunks());
-            counters.add(Counter.TO_EMBED, plan.totalChunksToEmbed());
-            counters.add(Counter.TO_EMBED_TOKENS, plan.totalTokensToEmbed());
+            progress.countOnDriver(Counter.CACHED, plan.cachedChunks());
+            progress.countOnDriver(Counter.TO_EMBED, plan.totalChunksToEmbed());
+            progress.countOnDriver(Counter.TO_EMBED_TOKENS, plan.totalTokensToEmbed());
             stages.done("chunk_and_cache_lookup");
 
             // 5. embed what the cache missed, within the budget, and write every result once
